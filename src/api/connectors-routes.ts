@@ -1,0 +1,156 @@
+import type { FastifyInstance } from 'fastify';
+
+import { AppError } from '../errors.ts';
+import { Secret } from '../secret.ts';
+import {
+  deleteConnector,
+  insertConnector,
+  listConnectors,
+  updateConnector,
+  type ConnectorFields,
+} from '../store/connectors-store.ts';
+import type { ApiDeps } from './api-deps.ts';
+import { authenticateAdmin, canSeeAffiliate, CONNECTOR_FEATURE } from './auth.ts';
+import { connectorView, loadManagedConnector, requireAffiliateAccess } from './connector-access.ts';
+import {
+  connectorIdParams,
+  connectorSchema,
+  createConnectorBody,
+  listConnectorsQuery,
+  problemSchema,
+  replaceConnectorBody,
+  type ConnectorInput,
+} from './connector-schemas.ts';
+import { getAffiliate } from '../store/affiliates-store.ts';
+
+const DEFAULT_SCHEMA = 'public';
+const tags = ['connectors'];
+const security = [{ ApiKey: [] }];
+const problems = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema };
+
+function fieldsFrom(deps: ApiDeps, input: ConnectorInput, keptPassword?: Buffer): ConnectorFields {
+  const passwordEncrypted =
+    input.password !== undefined ? deps.cipher.encrypt(new Secret(input.password)) : keptPassword;
+  if (!passwordEncrypted) throw AppError.invalidField('VALIDATION_FAILED', 'password', 'is required.');
+
+  return {
+    affiliateId: input.affiliateId,
+    engine: input.engine,
+    host: input.host,
+    port: input.port,
+    database: input.database,
+    schema: input.schema ?? DEFAULT_SCHEMA,
+    username: input.username,
+    passwordEncrypted,
+    useSsl: input.useSsl,
+    enabled: input.enabled ?? true,
+  };
+}
+
+/** The affiliates a listing covers: those asked for, or all of the token's with the feature. */
+async function listedAffiliates(deps: ApiDeps, visible: number[], requested?: number[]) {
+  if (requested && requested.length > 0) return requested;
+
+  const withFeature: number[] = [];
+  for (const id of visible) {
+    const affiliate = await getAffiliate(deps.pool, id);
+    if (affiliate.features.includes(CONNECTOR_FEATURE)) withFeature.push(id);
+  }
+  if (withFeature.length === 0) {
+    throw new AppError('FEATURE_DISABLED', `None of the token's affiliates has the ${CONNECTOR_FEATURE} feature.`);
+  }
+  return withFeature;
+}
+
+export function registerConnectorRoutes(app: FastifyInstance, deps: ApiDeps) {
+  app.get<{ Querystring: { AffiliateId?: number[]; Enabled?: boolean } }>(
+    '/v1/affiliates/connectors',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Lists the connectors of the caller's affiliates.",
+        querystring: listConnectorsQuery,
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: connectorSchema } } }, ...problems },
+      },
+    },
+    async (request) => {
+      const principal = await authenticateAdmin(deps.pool, request);
+      const affiliateIds = await listedAffiliates(deps, principal.affiliateIds, request.query.AffiliateId);
+      for (const id of affiliateIds) await requireAffiliateAccess(deps, principal, id);
+
+      const connectors = await listConnectors(deps.pool, { affiliateIds, enabled: request.query.Enabled });
+      return { items: connectors.map(connectorView) };
+    },
+  );
+
+  app.post<{ Body: ConnectorInput }>(
+    '/v1/affiliates/connectors',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Creates a connector to an affiliate-owned database.',
+        body: createConnectorBody,
+        response: { 201: connectorSchema, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const principal = await authenticateAdmin(deps.pool, request);
+      await requireAffiliateAccess(deps, principal, request.body.affiliateId);
+
+      const connector = await insertConnector(deps.pool, fieldsFrom(deps, request.body));
+      request.log.info({ connectorId: connector.id, affiliateId: connector.affiliateId }, 'connector created');
+      return reply.code(201).header('location', `/v1/affiliates/connectors/${connector.id}`).send(connectorView(connector));
+    },
+  );
+
+  app.get<{ Params: { id: number } }>(
+    '/v1/affiliates/connectors/:id',
+    {
+      schema: { tags, security, summary: 'Reads one connector.', params: connectorIdParams, response: { 200: connectorSchema, ...problems } },
+    },
+    async (request) => {
+      const { connector } = await loadManagedConnector(deps, request, request.params.id);
+      return connectorView(connector);
+    },
+  );
+
+  app.put<{ Params: { id: number }; Body: ConnectorInput }>(
+    '/v1/affiliates/connectors/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Replaces a connector; without password the stored one is kept. Its executions stay.',
+        params: connectorIdParams,
+        body: replaceConnectorBody,
+        response: { 200: connectorSchema, ...problems },
+      },
+    },
+    async (request) => {
+      const { principal, connector } = await loadManagedConnector(deps, request, request.params.id);
+      if (!canSeeAffiliate(principal, request.body.affiliateId) || request.body.affiliateId !== connector.affiliateId) {
+        await requireAffiliateAccess(deps, principal, request.body.affiliateId);
+      }
+
+      const fields = fieldsFrom(deps, request.body, connector.passwordEncrypted);
+      const updated = await updateConnector(deps.pool, connector.id, fields);
+      request.log.info({ connectorId: connector.id }, 'connector updated');
+      return connectorView(updated!);
+    },
+  );
+
+  app.delete<{ Params: { id: number } }>(
+    '/v1/affiliates/connectors/:id',
+    {
+      schema: { tags, security, summary: 'Deletes a connector (its executions stay readable).', params: connectorIdParams, response: { 204: { type: 'null' }, ...problems } },
+    },
+    async (request, reply) => {
+      const { connector } = await loadManagedConnector(deps, request, request.params.id);
+      await deleteConnector(deps.pool, connector.id);
+      request.log.info({ connectorId: connector.id }, 'connector deleted');
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,74 @@
+import type { ExecutionRecord } from '../store/executions-store.ts';
+
+function percentDone(execution: ExecutionRecord): number {
+  if (execution.status === 'succeeded') return 100;
+  if (execution.chunksTotal === 0) return 0;
+  return Math.floor((execution.chunksDone * 100) / execution.chunksTotal);
+}
+
+/** An execution as the API shows it. */
+export function executionView(execution: ExecutionRecord) {
+  return {
+    executionId: execution.id,
+    connectorId: execution.connectorId,
+    affiliateId: execution.affiliateId,
+    dataType: execution.dataType,
+    window:
+      execution.windowFrom && execution.windowTo
+        ? { from: execution.windowFrom, to: execution.windowTo }
+        : null,
+    status: execution.status,
+    progress: {
+      percent: percentDone(execution),
+      chunksDone: execution.chunksDone,
+      chunksTotal: execution.chunksTotal,
+      rowsRead: execution.rowsRead,
+      rowsWritten: execution.rowsWritten,
+      rowsDeleted: execution.rowsDeleted,
+      rowsInserted: execution.rowsInserted,
+      rowsUpdated: execution.rowsUpdated,
+    },
+    error: execution.errorCode ? { code: execution.errorCode, message: execution.errorMessage } : null,
+    createdAt: execution.createdAt.toISOString(),
+    startedAt: execution.startedAt?.toISOString() ?? null,
+    finishedAt: execution.finishedAt?.toISOString() ?? null,
+  };
+}
+
+const counter = { type: 'integer' } as const;
+const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
+
+export const executionSchema = {
+  type: 'object',
+  properties: {
+    executionId: { type: 'string', format: 'uuid' },
+    connectorId: { type: 'integer' },
+    affiliateId: { type: 'integer' },
+    dataType: { type: 'string' },
+    window: {
+      type: ['object', 'null'],
+      properties: { from: { type: 'string' }, to: { type: 'string' } },
+    },
+    status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
+    progress: {
+      type: 'object',
+      properties: {
+        percent: counter,
+        chunksDone: counter,
+        chunksTotal: counter,
+        rowsRead: counter,
+        rowsWritten: counter,
+        rowsDeleted: counter,
+        rowsInserted: counter,
+        rowsUpdated: counter,
+      },
+    },
+    error: {
+      type: ['object', 'null'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+    createdAt: { type: 'string', format: 'date-time' },
+    startedAt: nullableTime,
+    finishedAt: nullableTime,
+  },
+} as const;

@@ -1,0 +1,65 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+
+import { AppError } from '../errors.ts';
+import type { ApiDeps } from './api-deps.ts';
+import { registerConnectionTestRoutes } from './connection-test-routes.ts';
+import { registerConnectorRoutes } from './connectors-routes.ts';
+import { registerExecutionRoutes } from './executions-routes.ts';
+import { handleError } from './problem.ts';
+import { registerReloadRoutes } from './reload-routes.ts';
+
+const BODY_LIMIT_BYTES = 1_048_576;
+
+function registerHealthRoute(app: FastifyInstance, deps: ApiDeps) {
+  app.get('/health', { schema: { hide: true } }, async () => {
+    await deps.pool.query('SELECT 1');
+    return { status: 'ok' };
+  });
+}
+
+async function registerOpenApi(app: FastifyInstance) {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'affiliate-mirror',
+        version: '0.1.0',
+        description: "Mirrors affiliates' tracking data into databases they own.",
+      },
+      components: {
+        securitySchemes: {
+          ApiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Authorization',
+            description: 'The value is "ApiKey <token>".',
+          },
+        },
+      },
+    },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+/** The HTTP API: routes, OpenAPI document, and problem+json for every error. */
+export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request) => {
+    throw new AppError('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`);
+  });
+
+  await registerOpenApi(app);
+  registerHealthRoute(app, deps);
+  registerConnectorRoutes(app, deps);
+  registerConnectionTestRoutes(app, deps);
+  registerReloadRoutes(app, deps);
+  registerExecutionRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+
+import { upsertAffiliate } from '../store/affiliates-store.ts';
+import { createToken, policies, type Policy } from '../store/tokens-store.ts';
+import { collect, collectAffiliateIds, parseAffiliateId } from './arguments.ts';
+import { withStore } from './context.ts';
+
+function parsePolicy(value: string): Policy {
+  if (!(policies as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`must be one of ${policies.join(', ')}.`);
+  }
+  return value as Policy;
+}
+
+export function registerAdminCommands(program: Command) {
+  const affiliates = program.command('affiliates').description('Manages affiliates (tenants).');
+  affiliates
+    .command('create')
+    .description('Creates an affiliate, or updates its name and features.')
+    .requiredOption('--id <n>', 'affiliate id (int32)', parseAffiliateId)
+    .requiredOption('--name <text>', 'display name')
+    .option('--feature <name>', 'a feature to enable; repeat for several', collect, [])
+    .action(async (options: { id: number; name: string; feature: string[] }) => {
+      await withStore(async ({ store }) => {
+        const affiliate = await upsertAffiliate(store.pool, {
+          id: options.id,
+          name: options.name,
+          features: [...new Set(options.feature)],
+        });
+        process.stdout.write(`affiliate ${affiliate.id} "${affiliate.name}" features: ${affiliate.features.join(', ') || '(none)'}\n`);
+      });
+    });
+
+  const tokens = program.command('tokens').description('Manages API tokens.');
+  tokens
+    .command('create')
+    .description('Creates an API token and prints it as the last line (it is shown only once).')
+    .requiredOption('--affiliate <n>', 'affiliate the token may act for; repeat for several', collectAffiliateIds)
+    .requiredOption('--policy <name>', `one of ${policies.join(', ')}`, parsePolicy)
+    .action(async (options: { affiliate: number[]; policy: Policy }) => {
+      await withStore(async ({ store }) => {
+        const token = await createToken(store.pool, options.policy, options.affiliate);
+        process.stdout.write(`${options.policy} token for affiliate ${options.affiliate.join(', ')} (shown only once):\n${token}\n`);
+      });
+    });
+}

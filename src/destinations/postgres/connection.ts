@@ -1,0 +1,77 @@
+import pg from 'pg';
+
+import type { Logger } from '../../logger.ts';
+import type { ConnectionSettings } from '../destination.ts';
+
+/** Each destination is written by one chunk at a time; one spare for a connection test. */
+const POOL_MAX_CONNECTIONS = 2;
+const CONNECTION_TIMEOUT_MS = 10_000;
+const IDLE_TIMEOUT_MS = 30_000;
+const APPLICATION_NAME = 'affiliate-mirror';
+
+/**
+ * Opens the pool for one destination. The password goes to the driver as a field of its own,
+ * never inside a connection string that could be logged or quoted in an error.
+ */
+export function createPool(settings: ConnectionSettings, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    host: settings.host,
+    port: settings.port,
+    database: settings.database,
+    user: settings.username,
+    password: settings.password.reveal(),
+    ssl: settings.useSsl ? { rejectUnauthorized: true } : false,
+    application_name: APPLICATION_NAME,
+    connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+    idleTimeoutMillis: IDLE_TIMEOUT_MS,
+    // Loads can run for minutes; keepalives stop firewalls from dropping a quiet connection.
+    keepAlive: true,
+    max: POOL_MAX_CONNECTIONS,
+  });
+
+  // An idle connection that dies (server restart, network) is reported here; without a
+  // listener the 'error' event would crash the whole service.
+  pool.on('error', (error) => {
+    logger.warn({ sqlState: sqlStateOf(error), reason: error.message }, 'idle connection lost');
+  });
+  return pool;
+}
+
+/** `postgresql://user@host:port/database`: for logs and messages, never with the password. */
+export function describeConnection(settings: ConnectionSettings): string {
+  const user = encodeURIComponent(settings.username);
+  return `postgresql://${user}@${settings.host}:${settings.port}/${settings.database}`;
+}
+
+/** The SQLSTATE of a server error; undefined for network and other client-side errors. */
+export function sqlStateOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/**
+ * Runs `work` in one transaction on a client of its own. On failure the transaction is rolled
+ * back and the original error rethrown; a client whose rollback fails too is thrown away
+ * rather than handed to the next caller in an unknown state.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    client.release();
+    return result;
+  } catch (error: unknown) {
+    const rolledBack = await client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    );
+    client.release(!rolledBack);
+    throw error;
+  }
+}

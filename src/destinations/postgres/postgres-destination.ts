@@ -1,0 +1,125 @@
+import type { Readable } from 'node:stream';
+
+import type pg from 'pg';
+
+import type { Logger } from '../../logger.ts';
+import type { MirrorTable } from '../../mirror/tables.ts';
+import type {
+  ConnectionSettings,
+  CopyTextStream,
+  Destination,
+  MergeResult,
+  ReplaceResult,
+  TimeRange,
+} from '../destination.ts';
+import { createPool, describeConnection, inTransaction } from './connection.ts';
+import { testConnection } from './connection-test.ts';
+import { createMissingTables } from './ddl.ts';
+import { destinationFailure } from './errors.ts';
+import { mergeDimension } from './merge-dimensions.ts';
+import { checkRange, replaceRange } from './replace-range.ts';
+
+/**
+ * A customer's PostgreSQL database as a mirror destination. Each operation runs in one
+ * transaction on a small pool of its own; failures come out as {@link AppError}s with the
+ * server's SQLSTATE and without the password.
+ *
+ * @example
+ * const destination = new PostgresDestination(settings, logger);
+ * await destination.ensureTables(allTables);
+ * await destination.replaceRange(eventTables.clicks, 42, range, copyTextRows);
+ * await destination.close();
+ */
+export class PostgresDestination implements Destination {
+  readonly #settings: ConnectionSettings;
+  readonly #logger: Logger;
+  readonly #pool: pg.Pool;
+
+  constructor(settings: ConnectionSettings, logger: Logger) {
+    this.#settings = settings;
+    this.#logger = logger.child({
+      destination: describeConnection(settings),
+      schema: settings.schema,
+    });
+    this.#pool = createPool(settings, this.#logger);
+  }
+
+  async testConnection(): Promise<void> {
+    await testConnection(this.#pool, this.#settings);
+    this.#logger.info('connection test passed');
+  }
+
+  async ensureTables(tables: MirrorTable[]): Promise<void> {
+    const schema = this.#settings.schema;
+    const created = await this.#run('creating the mirror tables', undefined, (client) =>
+      createMissingTables(client, schema, tables),
+    );
+
+    if (created.length > 0) this.#logger.info({ tables: created }, 'mirror tables created');
+  }
+
+  async replaceRange(
+    table: MirrorTable,
+    affiliateId: number,
+    range: TimeRange,
+    rows: CopyTextStream,
+  ): Promise<ReplaceResult> {
+    try {
+      checkRange(range);
+    } catch (error: unknown) {
+      rows.destroy();
+      throw error;
+    }
+
+    const window = `[${range.from}, ${range.toExclusive})`;
+    const doing = `replacing ${table.name} of affiliate ${affiliateId} in ${window}`;
+    const result = await this.#run(doing, rows, (client) =>
+      replaceRange(client, this.#settings.schema, table, affiliateId, range, rows),
+    );
+
+    this.#logger.debug({ table: table.name, affiliateId, ...range, ...result }, 'range replaced');
+    return result;
+  }
+
+  async mergeDimension(
+    table: MirrorTable,
+    affiliateId: number,
+    rows: CopyTextStream,
+  ): Promise<MergeResult> {
+    const doing = `merging ${table.name} of affiliate ${affiliateId}`;
+    const result = await this.#run(doing, rows, (client) =>
+      mergeDimension(client, this.#settings.schema, table, affiliateId, rows),
+    );
+
+    this.#logger.debug({ table: table.name, affiliateId, ...result }, 'dimension merged');
+    return result;
+  }
+
+  /** Ends the pool; calling it again is harmless. */
+  async close(): Promise<void> {
+    if (this.#pool.ending || this.#pool.ended) return;
+    await this.#pool.end();
+  }
+
+  /**
+   * Runs `work` in one transaction and turns its failures into DESTINATION_FAILED. An error
+   * raised by the source stream itself is passed on unchanged: the destination did not fail,
+   * and whoever produced the rows knows best what went wrong.
+   */
+  async #run<T>(
+    doing: string,
+    rows: Readable | undefined,
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    let sourceError: unknown;
+    rows?.once('error', (error) => (sourceError = error));
+
+    try {
+      return await inTransaction(this.#pool, work);
+    } catch (error: unknown) {
+      rows?.destroy();
+      if (sourceError !== undefined && error === sourceError) throw error;
+      throw destinationFailure(error, this.#settings, doing);
+    }
+  }
+}

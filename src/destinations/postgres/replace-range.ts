@@ -1,0 +1,55 @@
+import type { PoolClient } from 'pg';
+
+import { AppError } from '../../errors.ts';
+import type { MirrorTable } from '../../mirror/tables.ts';
+import type { CopyTextStream, ReplaceResult, TimeRange } from '../destination.ts';
+import { copyRows } from './copy-rows.ts';
+import { qualifiedName } from './identifiers.ts';
+
+/**
+ * A UTC instant with an explicit zone. A bare date or a time without a zone would be read in
+ * the session's time zone and move the window by hours without anyone noticing.
+ */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Refuses ranges that cannot be read exactly, before anything is deleted. */
+export function checkRange(range: TimeRange): void {
+  for (const field of ['from', 'toExclusive'] as const) {
+    if (!INSTANT.test(range[field])) {
+      throw AppError.invalidField(
+        'VALIDATION_FAILED',
+        `range.${field}`,
+        `"${range[field]}" is not an instant like 2017-11-07T00:00:00.000000Z`,
+      );
+    }
+  }
+
+  if (Date.parse(range.from) > Date.parse(range.toExclusive)) {
+    throw AppError.invalidField('VALIDATION_FAILED', 'range', 'from is after toExclusive');
+  }
+}
+
+/**
+ * Deletes the affiliate's rows of `table` with `from <= occurred_at < toExclusive` and copies
+ * `rows` in. Runs inside the caller's transaction, so a failed copy leaves the old rows.
+ * The ends are compared by the server as timestamptz, so microseconds count on both sides.
+ */
+export async function replaceRange(
+  client: PoolClient,
+  schema: string,
+  table: MirrorTable,
+  affiliateId: number,
+  range: TimeRange,
+  rows: CopyTextStream,
+): Promise<ReplaceResult> {
+  const target = qualifiedName(schema, table.name);
+
+  const deleted = await client.query(
+    `DELETE FROM ${target}
+      WHERE affiliate_id = $1 AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz`,
+    [affiliateId, range.from, range.toExclusive],
+  );
+
+  const rowsWritten = await copyRows(client, target, table, rows);
+  return { rowsDeleted: deleted.rowCount ?? 0, rowsWritten };
+}

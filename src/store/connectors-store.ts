@@ -1,0 +1,104 @@
+import type pg from 'pg';
+
+import type { Engine } from '../destinations/destination.ts';
+
+/** A connector as stored, password still encrypted. */
+export interface ConnectorRecord {
+  id: number;
+  affiliateId: number;
+  engine: Engine;
+  host: string;
+  port: number;
+  database: string;
+  schema: string;
+  username: string;
+  passwordEncrypted: Buffer;
+  useSsl: boolean;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ConnectorFields = Omit<ConnectorRecord, 'id' | 'createdAt' | 'updatedAt'>;
+
+const CONNECTOR_COLUMNS = `
+  id, affiliate_id AS "affiliateId", engine, host, port, database, schema, username,
+  password_encrypted AS "passwordEncrypted", use_ssl AS "useSsl", enabled,
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+const SELECT_CONNECTOR = `SELECT ${CONNECTOR_COLUMNS} FROM connectors`;
+
+export async function insertConnector(pool: pg.Pool, fields: ConnectorFields) {
+  const result = await pool.query<ConnectorRecord>(
+    `INSERT INTO connectors (affiliate_id, engine, host, port, database, schema, username,
+                             password_encrypted, use_ssl, enabled)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${CONNECTOR_COLUMNS}`,
+    [
+      fields.affiliateId,
+      fields.engine,
+      fields.host,
+      fields.port,
+      fields.database,
+      fields.schema,
+      fields.username,
+      fields.passwordEncrypted,
+      fields.useSsl,
+      fields.enabled,
+    ],
+  );
+  return result.rows[0]!;
+}
+
+/** Updates in place, so the connector keeps its id and its executions. */
+export async function updateConnector(pool: pg.Pool, id: number, fields: ConnectorFields) {
+  await pool.query(
+    `UPDATE connectors SET affiliate_id = $2, engine = $3, host = $4, port = $5, database = $6,
+            schema = $7, username = $8, password_encrypted = $9, use_ssl = $10, enabled = $11,
+            updated_at = now()
+      WHERE id = $1 AND deleted_at IS NULL`,
+    [
+      id,
+      fields.affiliateId,
+      fields.engine,
+      fields.host,
+      fields.port,
+      fields.database,
+      fields.schema,
+      fields.username,
+      fields.passwordEncrypted,
+      fields.useSsl,
+      fields.enabled,
+    ],
+  );
+  return getConnector(pool, id);
+}
+
+export async function getConnector(pool: pg.Pool, id: number) {
+  const result = await pool.query<ConnectorRecord>(
+    `${SELECT_CONNECTOR} WHERE id = $1 AND deleted_at IS NULL`,
+    [id],
+  );
+  return result.rows[0];
+}
+
+export async function listConnectors(
+  pool: pg.Pool,
+  filter: { affiliateIds: number[]; enabled?: boolean },
+) {
+  const result = await pool.query<ConnectorRecord>(
+    `${SELECT_CONNECTOR}
+      WHERE deleted_at IS NULL AND affiliate_id = ANY($1::int[])
+        AND ($2::boolean IS NULL OR enabled = $2)
+      ORDER BY id`,
+    [filter.affiliateIds, filter.enabled ?? null],
+  );
+  return result.rows;
+}
+
+/** Soft delete: the connector disappears from the API but its executions stay readable. */
+export async function deleteConnector(pool: pg.Pool, id: number): Promise<void> {
+  await pool.query(
+    'UPDATE connectors SET deleted_at = now(), enabled = false WHERE id = $1 AND deleted_at IS NULL',
+    [id],
+  );
+}

@@ -1,0 +1,85 @@
+import { PassThrough } from 'node:stream';
+
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+
+import type { TimeRange } from '../destinations/destination.ts';
+import { columnNames, type MirrorTable } from '../mirror/tables.ts';
+
+/**
+ * Reads the platform store's rows for the mirror as a COPY text stream, one statement per
+ * read so that each chunk is a consistent snapshot. COPY takes no parameters; every value
+ * placed into the statement is checked to be a plain integer or instant first.
+ */
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function checkedAffiliateId(affiliateId: number): number {
+  if (!Number.isInteger(affiliateId)) throw new Error(`affiliate id ${affiliateId} is not an integer`);
+  return affiliateId;
+}
+
+function checkedInstant(value: string): string {
+  if (!INSTANT.test(value)) throw new Error(`"${value}" is not an instant of the form 2017-11-07T00:00:00.000000Z`);
+  return `'${value}'::timestamptz`;
+}
+
+export interface SourceRows {
+  stream: PassThrough;
+  /** Resolves with the number of rows read once the stream has ended. */
+  rowCount: Promise<number>;
+}
+
+async function copyOut(pool: pg.Pool, query: string): Promise<SourceRows> {
+  const client = await pool.connect();
+  // Fixed output settings: the destination must read exactly the instants we wrote out.
+  await client.query(`SET datestyle = 'ISO, YMD'; SET timezone = 'UTC'`);
+  const source = client.query(copyTo(query));
+  const stream = new PassThrough();
+
+  const rowCount = new Promise<number>((resolve, reject) => {
+    source.on('error', (error: Error) => {
+      client.release(error);
+      stream.destroy(error);
+      reject(error);
+    });
+    source.on('end', () => {
+      client.release();
+      resolve(source.rowCount);
+    });
+  });
+  rowCount.catch(() => undefined);
+  source.pipe(stream);
+  return { stream, rowCount };
+}
+
+/** The affiliate's rows of an event table with `range.from <= occurred_at < range.toExclusive`. */
+export function readEventRows(
+  pool: pg.Pool,
+  table: MirrorTable,
+  affiliateId: number,
+  range: TimeRange,
+): Promise<SourceRows> {
+  const columns = columnNames(table).map(quoteIdentifier).join(', ');
+  const query = `COPY (SELECT ${columns} FROM ${quoteIdentifier(table.name)}
+     WHERE affiliate_id = ${checkedAffiliateId(affiliateId)}
+       AND occurred_at >= ${checkedInstant(range.from)}
+       AND occurred_at < ${checkedInstant(range.toExclusive)}) TO STDOUT`;
+  return copyOut(pool, query);
+}
+
+/** All of the affiliate's rows of a dimension table. */
+export function readDimensionRows(
+  pool: pg.Pool,
+  table: MirrorTable,
+  affiliateId: number,
+): Promise<SourceRows> {
+  const columns = columnNames(table).map(quoteIdentifier).join(', ');
+  const query = `COPY (SELECT ${columns} FROM ${quoteIdentifier(table.name)}
+     WHERE affiliate_id = ${checkedAffiliateId(affiliateId)}) TO STDOUT`;
+  return copyOut(pool, query);
+}
