@@ -27,14 +27,20 @@ function problemType(code: ErrorCode): string {
 function fieldProblems(error: FastifyError): FieldProblem[] {
   return (error.validation ?? []).map((issue) => {
     const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
-    const missing = (issue.params as { missingProperty?: string }).missingProperty;
-    const allowed = (issue.params as { allowedValues?: unknown[] }).allowedValues;
-    const field = missing ? [path, missing].filter(Boolean).join('.') : path || error.validationContext || 'body';
-    const message = allowed
-      ? `must be one of ${allowed.map((value) => JSON.stringify(value)).join(', ')}`
-      : missing
+    const params = issue.params as {
+      missingProperty?: string;
+      additionalProperty?: string;
+      allowedValues?: unknown[];
+    };
+    const named = params.missingProperty ?? params.additionalProperty;
+    const field = named ? [path, named].filter(Boolean).join('.') : path || error.validationContext || 'body';
+    const message = params.allowedValues
+      ? `must be one of ${params.allowedValues.map((value) => JSON.stringify(value)).join(', ')}`
+      : params.missingProperty
         ? 'is required'
-        : issue.message ?? 'is not valid';
+        : params.additionalProperty
+          ? 'is not a known field'
+          : (issue.message ?? 'is not valid');
     return { field, message };
   });
 }

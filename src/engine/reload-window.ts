@@ -50,8 +50,9 @@ export function parseInstant(text: string, role: InstantRole): ParsedInstant | u
   if (!match) return undefined;
 
   const [, year, month, day, hour = '0', minute = '0', second = '0', fraction, zone] = match;
-  const fields = [year, month, day, hour, minute, second].map(Number) as number[];
-  const [y, mo, d, h, mi, s] = fields as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = [year, month, day, hour, minute, second].map(Number) as [
+    number, number, number, number, number, number,
+  ];
   const utcMs = Date.UTC(y, mo - 1, d, h, mi, s);
 
   const check = new Date(utcMs);

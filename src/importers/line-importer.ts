@@ -60,6 +60,26 @@ export async function importLines(
   const started = performance.now();
   logger.info('import started');
 
+  try {
+    await readAll(file, format, report, writer);
+    await writer.finish();
+  } catch (error: unknown) {
+    await writer.abandon();
+    throw error;
+  }
+
+  finishReport(report, writer, started);
+  logger.info(summaryFields(report), 'import finished');
+  return report;
+}
+
+/** Parses every line of the file and hands its rows to the writer. */
+async function readAll(
+  file: string,
+  format: LineFormat,
+  report: ImportReport,
+  writer: BatchWriter,
+): Promise<void> {
   let parse = format.hasHeader ? undefined : format.createParser(undefined);
   for await (const { lineNumber, line } of numberedLines(file)) {
     if (!parse) {
@@ -76,11 +96,6 @@ export async function importLines(
   }
 
   if (!parse) throw AppError.invalidField('VALIDATION_FAILED', 'file', `${file} is empty.`);
-  await writer.flush();
-
-  finishReport(report, writer, started);
-  logger.info(summaryFields(report), 'import finished');
-  return report;
 }
 
 /** Lines with their 1-based numbers; `\r\n` endings and a leading byte order mark removed. */

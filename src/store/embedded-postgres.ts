@@ -190,7 +190,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const connectionString = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   if (await canConnect(connectionString)) {
     logger.info({ port }, 'joined the embedded PostgreSQL another process started');
-    return { connectionString, owned: false, stop: async () => undefined };
+    return { connectionString, owned: false, stop: () => Promise.resolve() };
   }
 
   const runAs = process.getuid?.() === 0 ? ensureServiceUser() : undefined;

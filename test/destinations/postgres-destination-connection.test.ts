@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+
+import type { ConnectionSettings } from '../../src/destinations/destination.ts';
+import { openDestination } from '../../src/destinations/open-destination.ts';
+import { AppError } from '../../src/errors.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { Secret } from '../../src/secret.ts';
+import { assertFails, destinationTestDatabase } from './postgres-destination-support.ts';
+
+const { admin, settingsFor, open } = await destinationTestDatabase('postgres_destination_conn');
+
+/**
+ * Runs `test` with a login role of its own, then drops the role and its grants in the test
+ * database, whether the test passed or not. Roles belong to the whole server.
+ */
+async function withRole(password: string, test: (role: string) => Promise<void>): Promise<void> {
+  const role = `t_role_${randomBytes(4).toString('hex')}`;
+  await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+
+  try {
+    await test(role);
+  } finally {
+    await admin.query(`DROP OWNED BY ${role}`);
+    await admin.query(`DROP ROLE ${role}`);
+  }
+}
+
+/** Runs a connection test on a destination of its own, closed before returning the error. */
+async function connectionTestError(overrides: Partial<ConnectionSettings>): Promise<AppError> {
+  const destination = openDestination(settingsFor(overrides), silentLogger());
+
+  try {
+    return await assertFails(destination.testConnection(), 'CONNECTION_TEST_FAILED');
+  } finally {
+    await destination.close();
+  }
+}
+
+describe('testConnection', () => {
+  it('succeeds on a usable database and leaves nothing behind', async () => {
+    await open({ schema: 'probe_only' }).testConnection();
+
+    const schemas = await admin.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'probe_only'`);
+    assert.equal(schemas.rowCount, 0);
+  });
+
+  it('fails with CONNECTION_TEST_FAILED for a wrong password and never shows it', async () => {
+    await withRole('right-secret-1234', async (role) => {
+      const wrong = new Secret('wrong-secret-5678');
+
+      const error = await connectionTestError({ username: role, password: wrong });
+
+      assert.equal(error.sqlState, '28P01');
+      assert.match(error.message, new RegExp(`password authentication failed for user "${role}"`));
+      assert.doesNotMatch(error.message, /wrong-secret-5678|right-secret-1234/);
+      assert.doesNotMatch(JSON.stringify(error), /wrong-secret-5678/);
+    });
+  });
+
+  it('fails for a user who may not create schemas in the database', async () => {
+    await withRole('limited-1234', async (role) => {
+      const password = new Secret('limited-1234');
+
+      const error = await connectionTestError({ username: role, password });
+
+      assert.equal(error.sqlState, '42501');
+      assert.match(error.message, /cannot create tables in schema "mirror"/);
+      assert.match(error.message, /permission denied for database/);
+    });
+  });
+
+  it('fails for a user who may use an existing schema but not create tables in it', async () => {
+    await withRole('reader-1234', async (role) => {
+      await admin.query(`CREATE SCHEMA read_only; GRANT USAGE ON SCHEMA read_only TO ${role}`);
+      const password = new Secret('reader-1234');
+
+      const error = await connectionTestError({ schema: 'read_only', username: role, password });
+
+      assert.equal(error.sqlState, '42501');
+      assert.match(error.message, /permission denied for schema read_only/);
+    });
+  });
+
+  it('fails fast with a clear message when nothing listens on the port', async () => {
+    const started = Date.now();
+
+    const error = await connectionTestError({ host: '127.0.0.1', port: 1 });
+
+    assert.equal(error.message, 'could not connect to 127.0.0.1:1: connection refused');
+    assert.ok(Date.now() - started < 5_000);
+  });
+});
+
+describe('openDestination', () => {
+  it('refuses SqlServer destinations for now', () => {
+    assert.throws(
+      () => openDestination(settingsFor({ engine: 'SqlServer' }), silentLogger()),
+      (error: unknown) =>
+        error instanceof AppError && error.code === 'DESTINATION_ENGINE_UNSUPPORTED',
+    );
+  });
+
+  it('refuses an engine it does not know', () => {
+    const settings = { ...settingsFor(), engine: 'Oracle' } as unknown as ConnectionSettings;
+
+    assert.throws(
+      () => openDestination(settings, silentLogger()),
+      (error: unknown) =>
+        error instanceof AppError && error.code === 'DESTINATION_ENGINE_UNSUPPORTED',
+    );
+  });
+});

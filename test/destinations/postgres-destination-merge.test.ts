@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+
+import type { Destination } from '../../src/destinations/destination.ts';
+import { dimensionTables } from '../../src/mirror/tables.ts';
+import { destinationTestDatabase, line, rowsOf } from './postgres-destination-support.ts';
+
+const brands = dimensionTables.find((table) => table.name === 'brands')!;
+const programs = dimensionTables.find((table) => table.name === 'programs')!;
+
+const { admin, open } = await destinationTestDatabase('postgres_destination_merge');
+
+describe('mergeDimension', () => {
+  const schema = 'merge_dimension';
+  let destination: Destination;
+
+  before(async () => {
+    destination = open({ schema });
+    await destination.ensureTables([brands, programs]);
+  });
+
+  it('reports inserted, updated and deleted rows, and 0/0/0 for an identical merge', async () => {
+    const first = [line([3, 'b1', 'Alpha']), line([3, 'b2', 'Beta']), line([3, 'b3', null])];
+    assert.deepEqual(await destination.mergeDimension(brands, 3, rowsOf(first)), {
+      rowsWritten: 3,
+      inserted: 3,
+      updated: 0,
+      deleted: 0,
+    });
+
+    await admin.query(`INSERT INTO ${schema}.brands VALUES (4, 'b1', 'Other affiliate')`);
+    const second = [line([3, 'b1', 'Alpha']), line([3, 'b2', 'Beta 2']), line([3, 'b4', 'New'])];
+    assert.deepEqual(await destination.mergeDimension(brands, 3, rowsOf(second)), {
+      rowsWritten: 3,
+      inserted: 1,
+      updated: 1,
+      deleted: 1,
+    });
+
+    assert.deepEqual(await destination.mergeDimension(brands, 3, rowsOf(second)), {
+      rowsWritten: 3,
+      inserted: 0,
+      updated: 0,
+      deleted: 0,
+    });
+
+    const stored = await admin.query(
+      `SELECT affiliate_id, id, name FROM ${schema}.brands ORDER BY affiliate_id, id`,
+    );
+    assert.deepEqual(stored.rows, [
+      { affiliate_id: 3, id: 'b1', name: 'Alpha' },
+      { affiliate_id: 3, id: 'b2', name: 'Beta 2' },
+      { affiliate_id: 3, id: 'b4', name: 'New' },
+      { affiliate_id: 4, id: 'b1', name: 'Other affiliate' },
+    ]);
+  });
+
+  it('counts a change from a value to NULL as an update', async () => {
+    await destination.mergeDimension(programs, 5, rowsOf([line([5, 'p1', 'Prog', 'b1'])]));
+
+    const result = await destination.mergeDimension(
+      programs,
+      5,
+      rowsOf([line([5, 'p1', 'Prog', null])]),
+    );
+
+    assert.deepEqual(result, { rowsWritten: 1, inserted: 0, updated: 1, deleted: 0 });
+  });
+
+  it('lets two merges of the same table run at once without deadlocking', async () => {
+    const rows = (affiliate: number) =>
+      rowsOf(Array.from({ length: 200 }, (_, i) => line([affiliate, `b${i}`, `Brand ${i}`])));
+
+    const results = await Promise.all([
+      destination.mergeDimension(brands, 10, rows(10)),
+      open({ schema }).mergeDimension(brands, 11, rows(11)),
+    ]);
+
+    assert.deepEqual(
+      results.map((result) => result.inserted),
+      [200, 200],
+    );
+  });
+});
