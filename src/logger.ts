@@ -23,8 +23,8 @@ const REDACTED_PATHS = [
 export interface LoggerOptions {
   level: string;
   format: 'json' | 'pretty';
-  /** File descriptor: 1 (stdout, the default) or 2 (stderr, for CLI commands). */
-  destination?: 1 | 2;
+  /** 1 (stdout, the default), 2 (stderr, for CLI commands), or a stream (JSON only). */
+  destination?: 1 | 2 | NodeJS.WritableStream;
 }
 
 /** JSON lines in production; coloured single lines for a person at a terminal. */
@@ -35,6 +35,7 @@ export function createLogger(options: LoggerOptions): Logger {
     base: { service: 'affiliate-mirror' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
+  if (typeof fd === 'object') return pino(settings, fd);
   if (options.format === 'json') return pino(settings, pino.destination(fd));
 
   const pretty = { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', destination: fd };

@@ -19,7 +19,10 @@ export interface ApiResponse {
  * The real service (API, queue and worker) on a platform store of its own, for one test file.
  * Stopped, and its database dropped, when the file's tests end.
  */
-export async function startTestService(label: string, options: { worker?: boolean } = {}) {
+export async function startTestService(
+  label: string,
+  options: { worker?: boolean; logStream?: NodeJS.WritableStream } = {},
+) {
   const store = await createTestStore(label, { dropAfterTests: false });
   const config = loadConfig({
     DATABASE_URL: store.url,
@@ -27,7 +30,11 @@ export async function startTestService(label: string, options: { worker?: boolea
     AFFILIATE_MIRROR_LOG_FORMAT: 'json',
     AFFILIATE_MIRROR_WORKER_CONCURRENCY: '2',
   });
-  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', format: 'json' });
+  const logger = createLogger({
+    level: options.logStream ? 'debug' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
+    format: 'json',
+    destination: options.logStream,
+  });
   const service = await startService(config, logger, {
     api: true,
     worker: options.worker ?? true,

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import {
+  formatMicros,
+  parseInstant,
+  planDailyChunks,
+  resolveReloadWindow,
+} from '../../src/engine/reload-window.ts';
+import { AppError } from '../../src/errors.ts';
+
+function codeOf(run: () => unknown): string | undefined {
+  try {
+    run();
+  } catch (error: unknown) {
+    if (error instanceof AppError) return error.code;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('reload windows', () => {
+  test('both ends are inclusive: the end instant itself is inside the window', () => {
+    const window = resolveReloadWindow('2017-11-07T00:00:00Z', '2017-11-07T23:59:59Z');
+
+    assert.equal(window.from, '2017-11-07T00:00:00.000000Z');
+    assert.equal(window.to, '2017-11-07T23:59:59.000000Z');
+    assert.equal(formatMicros(window.toExclusiveMicros), '2017-11-07T23:59:59.000001Z');
+  });
+
+  test('a date-only toDate means the whole day, not its midnight', () => {
+    const window = resolveReloadWindow('2017-11-07', '2017-11-07');
+
+    assert.equal(window.from, '2017-11-07T00:00:00.000000Z');
+    assert.equal(window.to, '2017-11-07T23:59:59.999999Z');
+    assert.equal(formatMicros(window.toExclusiveMicros), '2017-11-08T00:00:00.000000Z');
+  });
+
+  test('microseconds are kept, not rounded to milliseconds', () => {
+    const window = resolveReloadWindow('2017-11-07T10:00:00.123456Z', '2017-11-07T10:00:00.654321Z');
+
+    assert.equal(window.from, '2017-11-07T10:00:00.123456Z');
+    assert.equal(window.to, '2017-11-07T10:00:00.654321Z');
+  });
+
+  test('finer fractions round inwards, so no instant outside the window is included', () => {
+    assert.equal(formatMicros(parseInstant('2017-11-07T10:00:00.1234561Z', 'from')!.micros), '2017-11-07T10:00:00.123457Z');
+    assert.equal(formatMicros(parseInstant('2017-11-07T10:00:00.1234569Z', 'to')!.micros), '2017-11-07T10:00:00.123456Z');
+  });
+
+  test('no offset means UTC; offsets are applied', () => {
+    assert.equal(formatMicros(parseInstant('2017-11-07T10:00:00', 'from')!.micros), '2017-11-07T10:00:00.000000Z');
+    assert.equal(formatMicros(parseInstant('2017-11-07T10:00:00-05:30', 'from')!.micros), '2017-11-07T15:30:00.000000Z');
+    assert.equal(formatMicros(parseInstant('2017-11-07T01:00:00+0200', 'from')!.micros), '2017-11-06T23:00:00.000000Z');
+  });
+
+  test('impossible dates and times are unreadable', () => {
+    for (const text of ['2017-02-29', '2017-13-01', '2017-11-07T24:00:00Z', '2017-11-07T10:60Z', 'yesterday', '']) {
+      assert.equal(parseInstant(text, 'from'), undefined, text);
+    }
+    assert.notEqual(parseInstant('2016-02-29', 'from'), undefined);
+  });
+
+  test('a window whose start is after its end is rejected; a one-instant window is not', () => {
+    assert.equal(codeOf(() => resolveReloadWindow('2017-11-08', '2017-11-07')), 'RELOAD_WINDOW_INVALID');
+    assert.equal(codeOf(() => resolveReloadWindow('2017-11-07T10:00:00Z', '2017-11-07T10:00:00Z')), undefined);
+  });
+
+  test('missing and unreadable dates have their own codes', () => {
+    assert.equal(codeOf(() => resolveReloadWindow(undefined, '2017-11-07')), 'RELOAD_DATE_MISSING');
+    assert.equal(codeOf(() => resolveReloadWindow('2017-11-07', null)), 'RELOAD_DATE_MISSING');
+    assert.equal(codeOf(() => resolveReloadWindow(20171107, '2017-11-07')), 'RELOAD_DATE_INVALID');
+  });
+});
+
+describe('daily chunks', () => {
+  test('split at UTC midnights and cover the window without gap or overlap', () => {
+    const window = resolveReloadWindow('2017-11-06T20:30:00Z', '2017-11-08T09:15:00Z');
+    const chunks = planDailyChunks(window.fromMicros, window.toExclusiveMicros);
+
+    assert.deepEqual(chunks, [
+      { from: '2017-11-06T20:30:00.000000Z', toExclusive: '2017-11-07T00:00:00.000000Z' },
+      { from: '2017-11-07T00:00:00.000000Z', toExclusive: '2017-11-08T00:00:00.000000Z' },
+      { from: '2017-11-08T00:00:00.000000Z', toExclusive: '2017-11-08T09:15:00.000001Z' },
+    ]);
+  });
+
+  test('a ten-year window is one chunk per day', () => {
+    const window = resolveReloadWindow('2010-01-01', '2019-12-31');
+    const chunks = planDailyChunks(window.fromMicros, window.toExclusiveMicros);
+
+    assert.equal(chunks.length, 3652);
+    assert.equal(chunks.at(-1)!.toExclusive, '2020-01-01T00:00:00.000000Z');
+  });
+
+  test('instants before 1970 format and split correctly', () => {
+    const window = resolveReloadWindow('1969-12-31T12:00:00.5Z', '1970-01-01T01:00:00Z');
+    const chunks = planDailyChunks(window.fromMicros, window.toExclusiveMicros);
+
+    assert.equal(window.from, '1969-12-31T12:00:00.500000Z');
+    assert.deepEqual(chunks.map((chunk) => chunk.toExclusive), ['1970-01-01T00:00:00.000000Z', '1970-01-01T01:00:00.000001Z']);
+  });
+});
