@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -87,6 +87,7 @@ async function reachablePaths(paths: Paths, runAs: RunAs, logger: Logger): Promi
   await mkdir(clusterDir, { recursive: true });
   await chown(clusterDir, runAs.uid, runAs.gid);
   if (!canAccess(runAs, clusterDir, '-w')) {
+    await rmdir(clusterDir).catch(() => undefined);
     const digest = createHash('sha256').update(clusterDir).digest('hex').slice(0, 16);
     clusterDir = path.join(ROOT_FALLBACK_DIR, 'clusters', digest);
     await makeReachableDir(path.dirname(clusterDir));

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, chmod } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+
+import pg from 'pg';
+
+import { silentLogger } from '../../src/logger.ts';
+import { startEmbeddedPostgres } from '../../src/store/embedded-postgres.ts';
+
+const isRoot = process.getuid?.() === 0;
+
+describe('embedded PostgreSQL', () => {
+  test(
+    'as root, starts with its data dir inside a folder only root may enter',
+    { skip: isRoot ? false : 'needs root: only root must hand PostgreSQL to another user' },
+    async () => {
+      const privateHome = await mkdtemp(path.join(os.tmpdir(), 'am-private-home-'));
+      await chmod(privateHome, 0o700);
+      const dataDir = path.join(privateHome, 'checkout', '.data');
+      const clustersBefore: string[] = await readdir('/var/lib/affiliate-mirror/clusters').catch(() => []);
+
+      const server = await startEmbeddedPostgres({ dataDir, port: 54391, logger: silentLogger() });
+      try {
+        const client = new pg.Client({ connectionString: server.connectionString });
+        await client.connect();
+        const result = await client.query<{ user: string }>('SELECT current_user AS user');
+        await client.end();
+        assert.equal(result.rows[0]!.user, 'postgres');
+        assert.equal(server.owned, true);
+      } finally {
+        await server.stop();
+        const clustersAfter = await readdir('/var/lib/affiliate-mirror/clusters').catch(() => []);
+        for (const cluster of clustersAfter.filter((name) => !clustersBefore.includes(name))) {
+          await rm(path.join('/var/lib/affiliate-mirror/clusters', cluster), { recursive: true, force: true });
+        }
+        await rm(privateHome, { recursive: true, force: true });
+      }
+    },
+  );
+
+  test('a second start on the same data dir joins the running server instead of failing', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'am-join-'));
+    await chmod(dataDir, 0o755);
+    const first = await startEmbeddedPostgres({ dataDir, port: 54392, logger: silentLogger() });
+
+    try {
+      const second = await startEmbeddedPostgres({ dataDir, port: 54392, logger: silentLogger() });
+      assert.equal(second.owned, false);
+      assert.equal(second.connectionString, first.connectionString);
+    } finally {
+      await first.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
