@@ -38,7 +38,11 @@ export function createLogger(options: LoggerOptions): Logger {
   if (typeof fd === 'object') return pino(settings, fd);
   if (options.format === 'json') return pino(settings, pino.destination(fd));
 
-  const pretty = { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', destination: fd };
+  const pretty = {
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    destination: fd,
+  };
   return pino({ ...settings, transport: { target: 'pino-pretty', options: pretty } });
 }
 

@@ -42,7 +42,11 @@ export async function startService(config: Config, logger: Logger, options: Serv
   try {
     boss = await startQueue(store.connectionString, logger);
     if (options.worker) {
-      await startWorker(boss, { pool: store.pool, cipher, logger }, { concurrency: config.workerConcurrency });
+      await startWorker(
+        boss,
+        { pool: store.pool, cipher, logger },
+        { concurrency: config.workerConcurrency },
+      );
     }
     if (!options.api) return { store, stop } satisfies RunningService;
 

@@ -41,6 +41,8 @@ const child = spawn(
   { stdio: 'inherit', env: { ...process.env, TEST_DATABASE_URL: serverUrl } },
 );
 
-const exitCode = await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+const exitCode = await new Promise<number>((resolve) =>
+  child.on('exit', (code) => resolve(code ?? 1)),
+);
 await embedded?.stop();
 process.exit(exitCode);

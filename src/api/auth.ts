@@ -21,7 +21,8 @@ export async function authenticate(pool: pg.Pool, request: FastifyRequest): Prom
   if (!header) throw new AppError('AUTH_MISSING');
 
   const token = API_KEY_HEADER.exec(header)?.[1];
-  if (!token) throw new AppError('AUTH_MISSING', 'The Authorization header must be "ApiKey <token>".');
+  if (!token)
+    throw new AppError('AUTH_MISSING', 'The Authorization header must be "ApiKey <token>".');
 
   const principal = await findPrincipal(pool, token);
   if (!principal) throw new AppError('AUTH_INVALID');
@@ -32,7 +33,10 @@ export async function authenticate(pool: pg.Pool, request: FastifyRequest): Prom
 
 export function requirePolicy(principal: Principal, policy: Policy): void {
   if (principal.policy !== policy) {
-    throw new AppError('POLICY_FORBIDDEN', `This operation needs the ${policy} policy; the token has ${principal.policy}.`);
+    throw new AppError(
+      'POLICY_FORBIDDEN',
+      `This operation needs the ${policy} policy; the token has ${principal.policy}.`,
+    );
   }
 }
 
@@ -44,7 +48,10 @@ export function canSeeAffiliate(principal: Principal, affiliateId: number): bool
 export async function requireFeature(pool: pg.Pool, affiliateId: number, feature: string) {
   const affiliate = await getAffiliate(pool, affiliateId);
   if (!affiliate.features.includes(feature)) {
-    throw new AppError('FEATURE_DISABLED', `Affiliate ${affiliateId} does not have the ${feature} feature.`);
+    throw new AppError(
+      'FEATURE_DISABLED',
+      `Affiliate ${affiliateId} does not have the ${feature} feature.`,
+    );
   }
 }
 
@@ -52,7 +59,10 @@ export async function requireFeature(pool: pg.Pool, affiliateId: number, feature
  * The guard of every connector endpoint: a valid token with the AccountAdmin policy.
  * Affiliate checks (visibility, feature) follow once the route knows which affiliate it touches.
  */
-export async function authenticateAdmin(pool: pg.Pool, request: FastifyRequest): Promise<Principal> {
+export async function authenticateAdmin(
+  pool: pg.Pool,
+  request: FastifyRequest,
+): Promise<Principal> {
   const principal = await authenticate(pool, request);
   requirePolicy(principal, 'AccountAdmin');
   return principal;

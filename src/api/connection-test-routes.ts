@@ -8,7 +8,12 @@ import { Secret } from '../secret.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { authenticateAdmin } from './auth.ts';
 import { loadManagedConnector, requireAffiliateAccess } from './connector-access.ts';
-import { connectorIdParams, problemSchema, testConnectionBody, type ConnectorInput } from './connector-schemas.ts';
+import {
+  connectorIdParams,
+  problemSchema,
+  testConnectionBody,
+  type ConnectorInput,
+} from './connector-schemas.ts';
 
 const tags = ['connectors'];
 const security = [{ ApiKey: [] }];
@@ -71,7 +76,13 @@ export function registerConnectionTestRoutes(app: FastifyInstance, deps: ApiDeps
   app.post<{ Params: { id: number } }>(
     '/v1/affiliates/connectors/:id/test-connection',
     {
-      schema: { tags, security, summary: 'Tests a saved connector.', params: connectorIdParams, response: responses },
+      schema: {
+        tags,
+        security,
+        summary: 'Tests a saved connector.',
+        params: connectorIdParams,
+        response: responses,
+      },
     },
     async (request) => {
       const { connector } = await loadManagedConnector(deps, request, request.params.id);

@@ -25,9 +25,17 @@ export function connectorView(connector: ConnectorRecord) {
 }
 
 /** The caller may manage connectors of this affiliate: visible to the token, feature on. */
-export async function requireAffiliateAccess(deps: ApiDeps, principal: Principal, affiliateId: number) {
+export async function requireAffiliateAccess(
+  deps: ApiDeps,
+  principal: Principal,
+  affiliateId: number,
+) {
   if (!canSeeAffiliate(principal, affiliateId)) {
-    throw AppError.invalidField('AFFILIATE_FORBIDDEN', 'affiliateId', `the token does not give access to affiliate ${affiliateId}.`);
+    throw AppError.invalidField(
+      'AFFILIATE_FORBIDDEN',
+      'affiliateId',
+      `the token does not give access to affiliate ${affiliateId}.`,
+    );
   }
   await requireFeature(deps.pool, affiliateId, CONNECTOR_FEATURE);
 }
@@ -42,7 +50,10 @@ export async function loadManagedConnector(deps: ApiDeps, request: FastifyReques
   const connector = await getConnector(deps.pool, id);
 
   if (!connector || !canSeeAffiliate(principal, connector.affiliateId)) {
-    throw new AppError('CONNECTOR_NOT_FOUND', `No connector ${id} among the affiliates of this token.`);
+    throw new AppError(
+      'CONNECTOR_NOT_FOUND',
+      `No connector ${id} among the affiliates of this token.`,
+    );
   }
   await requireFeature(deps.pool, connector.affiliateId, CONNECTOR_FEATURE);
   return { principal, connector };

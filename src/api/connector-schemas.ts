@@ -18,7 +18,15 @@ const connectorInputProperties = {
   enabled: { type: 'boolean' },
 } as const;
 
-const requiredConnectionFields = ['affiliateId', 'engine', 'host', 'port', 'database', 'username', 'useSsl'];
+const requiredConnectionFields = [
+  'affiliateId',
+  'engine',
+  'host',
+  'port',
+  'database',
+  'username',
+  'useSsl',
+];
 
 export const createConnectorBody = {
   type: 'object',
@@ -92,7 +100,10 @@ export const problemSchema = {
     code: { type: 'string' },
     errors: {
       type: 'array',
-      items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+      items: {
+        type: 'object',
+        properties: { field: { type: 'string' }, message: { type: 'string' } },
+      },
     },
   },
 } as const;

@@ -31,7 +31,8 @@ const problems = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 4
 function fieldsFrom(deps: ApiDeps, input: ConnectorInput, keptPassword?: Buffer): ConnectorFields {
   const passwordEncrypted =
     input.password !== undefined ? deps.cipher.encrypt(new Secret(input.password)) : keptPassword;
-  if (!passwordEncrypted) throw AppError.invalidField('VALIDATION_FAILED', 'password', 'is required.');
+  if (!passwordEncrypted)
+    throw AppError.invalidField('VALIDATION_FAILED', 'password', 'is required.');
 
   return {
     affiliateId: input.affiliateId,
@@ -57,7 +58,10 @@ async function listedAffiliates(deps: ApiDeps, visible: number[], requested?: nu
     if (affiliate.features.includes(CONNECTOR_FEATURE)) withFeature.push(id);
   }
   if (withFeature.length === 0) {
-    throw new AppError('FEATURE_DISABLED', `None of the token's affiliates has the ${CONNECTOR_FEATURE} feature.`);
+    throw new AppError(
+      'FEATURE_DISABLED',
+      `None of the token's affiliates has the ${CONNECTOR_FEATURE} feature.`,
+    );
   }
   return withFeature;
 }
@@ -71,15 +75,25 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ApiDeps) {
         security,
         summary: "Lists the connectors of the caller's affiliates.",
         querystring: listConnectorsQuery,
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: connectorSchema } } }, ...problems },
+        response: {
+          200: { type: 'object', properties: { items: { type: 'array', items: connectorSchema } } },
+          ...problems,
+        },
       },
     },
     async (request) => {
       const principal = await authenticateAdmin(deps.pool, request);
-      const affiliateIds = await listedAffiliates(deps, principal.affiliateIds, request.query.AffiliateId);
+      const affiliateIds = await listedAffiliates(
+        deps,
+        principal.affiliateIds,
+        request.query.AffiliateId,
+      );
       for (const id of affiliateIds) await requireAffiliateAccess(deps, principal, id);
 
-      const connectors = await listConnectors(deps.pool, { affiliateIds, enabled: request.query.Enabled });
+      const connectors = await listConnectors(deps.pool, {
+        affiliateIds,
+        enabled: request.query.Enabled,
+      });
       return { items: connectors.map(connectorView) };
     },
   );
@@ -100,15 +114,27 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ApiDeps) {
       await requireAffiliateAccess(deps, principal, request.body.affiliateId);
 
       const connector = await insertConnector(deps.pool, fieldsFrom(deps, request.body));
-      request.log.info({ connectorId: connector.id, affiliateId: connector.affiliateId }, 'connector created');
-      return reply.code(201).header('location', `/v1/affiliates/connectors/${connector.id}`).send(connectorView(connector));
+      request.log.info(
+        { connectorId: connector.id, affiliateId: connector.affiliateId },
+        'connector created',
+      );
+      return reply
+        .code(201)
+        .header('location', `/v1/affiliates/connectors/${connector.id}`)
+        .send(connectorView(connector));
     },
   );
 
   app.get<{ Params: { id: number } }>(
     '/v1/affiliates/connectors/:id',
     {
-      schema: { tags, security, summary: 'Reads one connector.', params: connectorIdParams, response: { 200: connectorSchema, ...problems } },
+      schema: {
+        tags,
+        security,
+        summary: 'Reads one connector.',
+        params: connectorIdParams,
+        response: { 200: connectorSchema, ...problems },
+      },
     },
     async (request) => {
       const { connector } = await loadManagedConnector(deps, request, request.params.id);
@@ -122,7 +148,8 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ApiDeps) {
       schema: {
         tags,
         security,
-        summary: 'Replaces a connector; without password the stored one is kept. Its executions stay.',
+        summary:
+          'Replaces a connector; without password the stored one is kept. Its executions stay.',
         params: connectorIdParams,
         body: replaceConnectorBody,
         response: { 200: connectorSchema, ...problems },
@@ -130,7 +157,10 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ApiDeps) {
     },
     async (request) => {
       const { principal, connector } = await loadManagedConnector(deps, request, request.params.id);
-      if (!canSeeAffiliate(principal, request.body.affiliateId) || request.body.affiliateId !== connector.affiliateId) {
+      if (
+        !canSeeAffiliate(principal, request.body.affiliateId) ||
+        request.body.affiliateId !== connector.affiliateId
+      ) {
         await requireAffiliateAccess(deps, principal, request.body.affiliateId);
       }
 
@@ -144,7 +174,13 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ApiDeps) {
   app.delete<{ Params: { id: number } }>(
     '/v1/affiliates/connectors/:id',
     {
-      schema: { tags, security, summary: 'Deletes a connector (its executions stay readable).', params: connectorIdParams, response: { 204: { type: 'null' }, ...problems } },
+      schema: {
+        tags,
+        security,
+        summary: 'Deletes a connector (its executions stay readable).',
+        params: connectorIdParams,
+        response: { 204: { type: 'null' }, ...problems },
+      },
     },
     async (request, reply) => {
       const { connector } = await loadManagedConnector(deps, request, request.params.id);

@@ -28,7 +28,9 @@ export function executionView(execution: ExecutionRecord) {
       rowsInserted: execution.rowsInserted,
       rowsUpdated: execution.rowsUpdated,
     },
-    error: execution.errorCode ? { code: execution.errorCode, message: execution.errorMessage } : null,
+    error: execution.errorCode
+      ? { code: execution.errorCode, message: execution.errorMessage }
+      : null,
     createdAt: execution.createdAt.toISOString(),
     startedAt: execution.startedAt?.toISOString() ?? null,
     finishedAt: execution.finishedAt?.toISOString() ?? null,

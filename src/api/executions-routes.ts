@@ -19,7 +19,10 @@ async function loadVisibleExecution(deps: ApiDeps, request: FastifyRequest, id: 
   const execution = await getExecution(deps.pool, id);
 
   if (!execution || !canSeeAffiliate(principal, execution.affiliateId)) {
-    throw new AppError('EXECUTION_NOT_FOUND', `No execution ${id} among the affiliates of this token.`);
+    throw new AppError(
+      'EXECUTION_NOT_FOUND',
+      `No execution ${id} among the affiliates of this token.`,
+    );
   }
   await requireFeature(deps.pool, execution.affiliateId, CONNECTOR_FEATURE);
   return execution;
@@ -41,7 +44,8 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ApiDeps) {
         response: { 200: executionSchema, ...problems },
       },
     },
-    async (request) => executionView(await loadVisibleExecution(deps, request, request.params.executionId)),
+    async (request) =>
+      executionView(await loadVisibleExecution(deps, request, request.params.executionId)),
   );
 
   app.get<{ Params: { id: number }; Querystring: { limit?: number } }>(
@@ -56,12 +60,19 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ApiDeps) {
           type: 'object',
           properties: { limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT } },
         },
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: executionSchema } } }, ...problems },
+        response: {
+          200: { type: 'object', properties: { items: { type: 'array', items: executionSchema } } },
+          ...problems,
+        },
       },
     },
     async (request) => {
       const { connector } = await loadManagedConnector(deps, request, request.params.id);
-      const executions = await listExecutions(deps.pool, connector.id, request.query.limit ?? DEFAULT_LIST_LIMIT);
+      const executions = await listExecutions(
+        deps.pool,
+        connector.id,
+        request.query.limit ?? DEFAULT_LIST_LIMIT,
+      );
       return { items: executions.map(executionView) };
     },
   );

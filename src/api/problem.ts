@@ -33,7 +33,9 @@ function fieldProblems(error: FastifyError): FieldProblem[] {
       allowedValues?: unknown[];
     };
     const named = params.missingProperty ?? params.additionalProperty;
-    const field = named ? [path, named].filter(Boolean).join('.') : path || error.validationContext || 'body';
+    const field = named
+      ? [path, named].filter(Boolean).join('.')
+      : path || error.validationContext || 'body';
     const message = params.allowedValues
       ? `must be one of ${params.allowedValues.map((value) => JSON.stringify(value)).join(', ')}`
       : params.missingProperty
@@ -56,8 +58,11 @@ function toAppError(error: unknown): AppError {
   }
   const mapped = framework.code ? FRAMEWORK_CODES[framework.code] : undefined;
   if (mapped) return new AppError(mapped, errorCatalogue[mapped].title);
-  if (framework.statusCode === 413) return new AppError('VALIDATION_FAILED', 'The request body is too large.');
-  return new AppError('INTERNAL', 'Internal error; the service log has the details.', { cause: error });
+  if (framework.statusCode === 413)
+    return new AppError('VALIDATION_FAILED', 'The request body is too large.');
+  return new AppError('INTERNAL', 'Internal error; the service log has the details.', {
+    cause: error,
+  });
 }
 
 export function problemFor(error: unknown, instance?: string): Problem {

@@ -17,9 +17,19 @@ export interface ReloadRequest {
 export const reloadBodySchema = {
   type: 'object',
   properties: {
-    dataType: { type: ['string', 'null'], enum: [...reloadDataTypes, null], default: DEFAULT_DATA_TYPE },
-    fromDate: { type: 'string', description: 'Inclusive. ISO 8601 date-time (UTC when no offset) or date.' },
-    toDate: { type: 'string', description: 'Inclusive. A date without time covers that whole day.' },
+    dataType: {
+      type: ['string', 'null'],
+      enum: [...reloadDataTypes, null],
+      default: DEFAULT_DATA_TYPE,
+    },
+    fromDate: {
+      type: 'string',
+      description: 'Inclusive. ISO 8601 date-time (UTC when no offset) or date.',
+    },
+    toDate: {
+      type: 'string',
+      description: 'Inclusive. A date without time covers that whole day.',
+    },
     affiliateId: { description: "Ignored: a reload always covers the connector's affiliate." },
   },
 } as const;

@@ -16,7 +16,10 @@ const acceptedSchema = {
     executionId: { type: 'string', format: 'uuid' },
     connectorId: { type: 'integer' },
     dataType: { type: 'string' },
-    window: { type: ['object', 'null'], properties: { from: { type: 'string' }, to: { type: 'string' } } },
+    window: {
+      type: ['object', 'null'],
+      properties: { from: { type: 'string' }, to: { type: 'string' } },
+    },
     status: { type: 'string' },
   },
 } as const;
@@ -33,7 +36,14 @@ export function registerReloadRoutes(app: FastifyInstance, deps: ApiDeps) {
         summary: 'Re-mirrors one data type over a date window, or re-runs the dimension merge.',
         params: connectorIdParams,
         body: reloadBodySchema,
-        response: { 202: acceptedSchema, 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema, 409: problemSchema },
+        response: {
+          202: acceptedSchema,
+          400: problemSchema,
+          401: problemSchema,
+          403: problemSchema,
+          404: problemSchema,
+          409: problemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -43,7 +53,10 @@ export function registerReloadRoutes(app: FastifyInstance, deps: ApiDeps) {
       const { connector } = await loadManagedConnector(deps, request, request.params.id);
       const reload = parseReloadRequest(request.body);
       if (!connector.enabled) {
-        throw new AppError('CONNECTOR_DISABLED', `Connector ${connector.id} is disabled; enable it with PUT before reloading.`);
+        throw new AppError(
+          'CONNECTOR_DISABLED',
+          `Connector ${connector.id} is disabled; enable it with PUT before reloading.`,
+        );
       }
 
       const executionId = randomUUID();
@@ -67,7 +80,15 @@ export function registerReloadRoutes(app: FastifyInstance, deps: ApiDeps) {
         client.release();
       }
 
-      request.log.info({ executionId, connectorId: connector.id, dataType: reload.dataType, window: reload.window && { from: reload.window.from, to: reload.window.to } }, 'reload queued');
+      request.log.info(
+        {
+          executionId,
+          connectorId: connector.id,
+          dataType: reload.dataType,
+          window: reload.window && { from: reload.window.from, to: reload.window.to },
+        },
+        'reload queued',
+      );
       return reply
         .code(202)
         .header('location', `/v1/executions/${executionId}`)

@@ -28,7 +28,9 @@ export function registerAdminCommands(program: Command) {
           name: options.name,
           features: [...new Set(options.feature)],
         });
-        process.stdout.write(`affiliate ${affiliate.id} "${affiliate.name}" features: ${affiliate.features.join(', ') || '(none)'}\n`);
+        process.stdout.write(
+          `affiliate ${affiliate.id} "${affiliate.name}" features: ${affiliate.features.join(', ') || '(none)'}\n`,
+        );
       });
     });
 
@@ -36,12 +38,18 @@ export function registerAdminCommands(program: Command) {
   tokens
     .command('create')
     .description('Creates an API token and prints it as the last line (it is shown only once).')
-    .requiredOption('--affiliate <n>', 'affiliate the token may act for; repeat for several', collectAffiliateIds)
+    .requiredOption(
+      '--affiliate <n>',
+      'affiliate the token may act for; repeat for several',
+      collectAffiliateIds,
+    )
     .requiredOption('--policy <name>', `one of ${policies.join(', ')}`, parsePolicy)
     .action(async (options: { affiliate: number[]; policy: Policy }) => {
       await withStore(async ({ store }) => {
         const token = await createToken(store.pool, options.policy, options.affiliate);
-        process.stdout.write(`${options.policy} token for affiliate ${options.affiliate.join(', ')} (shown only once):\n${token}\n`);
+        process.stdout.write(
+          `${options.policy} token for affiliate ${options.affiliate.join(', ')} (shown only once):\n${token}\n`,
+        );
       });
     });
 }

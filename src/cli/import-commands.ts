@@ -1,29 +1,19 @@
 import path from 'node:path';
 
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type pg from 'pg';
 
 import { importApacheLog } from '../importers/apache-log-importer.ts';
 import type { ImportReport } from '../importers/import-report.ts';
 import type { ImportOptions } from '../importers/line-importer.ts';
 import { importTalkingData } from '../importers/talkingdata-importer.ts';
+import { parseAffiliateId } from './arguments.ts';
 import { withStore } from './context.ts';
 
 /** Skipped lines listed in the summary; the report holds more. */
 const SKIPS_SHOWN = 20;
-const INT32_MIN = -2_147_483_648;
-const INT32_MAX = 2_147_483_647;
 
 type Importer = (pool: pg.Pool, options: ImportOptions) => Promise<ImportReport>;
-
-/** Reads `--affiliate`: a whole number that fits the store's `integer` column. */
-export function parseAffiliateId(value: string): number {
-  const id = /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(id) || id < INT32_MIN || id > INT32_MAX) {
-    throw new InvalidArgumentError(`must be a whole number from ${INT32_MIN} to ${INT32_MAX}.`);
-  }
-  return id;
-}
 
 /** The human summary printed to stdout: counts per table, then the first skipped lines. */
 export function formatImportSummary(

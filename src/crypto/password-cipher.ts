@@ -79,10 +79,12 @@ export async function loadPasswordCipher(config: Config, logger: Logger): Promis
   const keyFile = path.join(config.dataDir, KEY_FILE_NAME);
   if (!existsSync(keyFile)) {
     await mkdir(config.dataDir, { recursive: true });
-    await writeFile(keyFile, randomBytes(KEY_BYTES).toString('base64') + '\n', { mode: 0o600, flag: 'wx' })
-      .catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EEXIST') throw error;
-      });
+    await writeFile(keyFile, randomBytes(KEY_BYTES).toString('base64') + '\n', {
+      mode: 0o600,
+      flag: 'wx',
+    }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
   }
   logger.warn(
     { keyFile },

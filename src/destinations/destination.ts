@@ -72,7 +72,11 @@ export interface Destination {
    * In one transaction: upserts every row of `rows` (all the affiliate's rows of a dimension)
    * and deletes the affiliate's mirror rows that are not among them.
    */
-  mergeDimension(table: MirrorTable, affiliateId: number, rows: CopyTextStream): Promise<MergeResult>;
+  mergeDimension(
+    table: MirrorTable,
+    affiliateId: number,
+    rows: CopyTextStream,
+  ): Promise<MergeResult>;
 
   close(): Promise<void>;
 }

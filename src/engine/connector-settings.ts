@@ -3,7 +3,10 @@ import type { ConnectionSettings } from '../destinations/destination.ts';
 import type { ConnectorRecord } from '../store/connectors-store.ts';
 
 /** A stored connector as the settings a destination connects with, password decrypted. */
-export function connectionSettings(connector: ConnectorRecord, cipher: PasswordCipher): ConnectionSettings {
+export function connectionSettings(
+  connector: ConnectorRecord,
+  cipher: PasswordCipher,
+): ConnectionSettings {
   return {
     engine: connector.engine,
     host: connector.host,

@@ -43,7 +43,12 @@ function eventChunks(deps: RunnerDeps, execution: ExecutionRecord): Chunk[] {
     run: async (destination) => {
       const started = Date.now();
       const source = await readEventRows(deps.pool, table, execution.affiliateId, range);
-      const result = await destination.replaceRange(table, execution.affiliateId, range, source.stream);
+      const result = await destination.replaceRange(
+        table,
+        execution.affiliateId,
+        range,
+        source.stream,
+      );
       const rowsRead = await source.rowCount;
       return {
         tableName: table.name,
@@ -96,11 +101,20 @@ function reconcile(counts: ChunkCounts, label: string): void {
   }
 }
 
-async function runChunks(deps: RunnerDeps, execution: ExecutionRecord, destination: Destination, log: Logger) {
-  const chunks = execution.dataType === 'dimensions' ? dimensionChunks(deps, execution) : eventChunks(deps, execution);
+async function runChunks(
+  deps: RunnerDeps,
+  execution: ExecutionRecord,
+  destination: Destination,
+  log: Logger,
+) {
+  const chunks =
+    execution.dataType === 'dimensions'
+      ? dimensionChunks(deps, execution)
+      : eventChunks(deps, execution);
   await startExecution(deps.pool, execution.id, chunks.length);
   const done = await committedChunks(deps.pool, execution.id);
-  if (done.size > 0) log.info({ committed: done.size, total: chunks.length }, 'resuming after committed chunks');
+  if (done.size > 0)
+    log.info({ committed: done.size, total: chunks.length }, 'resuming after committed chunks');
 
   for (const [index, chunk] of chunks.entries()) {
     if (done.has(index)) continue;
@@ -141,9 +155,16 @@ export async function runExecution(deps: RunnerDeps, executionId: string): Promi
   let settings: ReturnType<typeof connectionSettings> | undefined;
 
   try {
-    if (!connector) throw new AppError('CONNECTOR_NOT_FOUND', 'The connector was deleted before the execution ran.');
+    if (!connector)
+      throw new AppError(
+        'CONNECTOR_NOT_FOUND',
+        'The connector was deleted before the execution ran.',
+      );
     settings = connectionSettings(connector, deps.cipher);
-    log.info({ window: { from: execution.windowFrom, to: execution.windowTo } }, 'execution started');
+    log.info(
+      { window: { from: execution.windowFrom, to: execution.windowTo } },
+      'execution started',
+    );
 
     destination = openDestination(settings, log);
     await destination.ensureTables(allTables);
@@ -151,7 +172,10 @@ export async function runExecution(deps: RunnerDeps, executionId: string): Promi
 
     await finishExecution(deps.pool, executionId, { status: 'succeeded' });
     const finished = await getExecution(deps.pool, executionId);
-    log.info({ rowsWritten: finished?.rowsWritten, rowsDeleted: finished?.rowsDeleted }, 'execution succeeded');
+    log.info(
+      { rowsWritten: finished?.rowsWritten, rowsDeleted: finished?.rowsDeleted },
+      'execution succeeded',
+    );
   } catch (error: unknown) {
     const failure = describeFailure(error, [settings?.password]);
     log.error(failure, 'execution failed');

@@ -51,7 +51,12 @@ export function parseInstant(text: string, role: InstantRole): ParsedInstant | u
 
   const [, year, month, day, hour = '0', minute = '0', second = '0', fraction, zone] = match;
   const [y, mo, d, h, mi, s] = [year, month, day, hour, minute, second].map(Number) as [
-    number, number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   const utcMs = Date.UTC(y, mo - 1, d, h, mi, s);
 
@@ -85,7 +90,10 @@ function readDate(value: unknown, field: 'fromDate' | 'toDate'): ParsedInstant {
   if (value === undefined || value === null || value === '') {
     throw AppError.invalidField('RELOAD_DATE_MISSING', field, 'is required for event data types.');
   }
-  const parsed = typeof value === 'string' ? parseInstant(value, field === 'fromDate' ? 'from' : 'to') : undefined;
+  const parsed =
+    typeof value === 'string'
+      ? parseInstant(value, field === 'fromDate' ? 'from' : 'to')
+      : undefined;
   if (!parsed) {
     throw AppError.invalidField(
       'RELOAD_DATE_INVALID',
@@ -127,7 +135,8 @@ export function planDailyChunks(fromMicros: bigint, toExclusiveMicros: bigint): 
 
   while (start < toExclusiveMicros) {
     const dayStart = start - (((start % MICROS_PER_DAY) + MICROS_PER_DAY) % MICROS_PER_DAY);
-    const end = dayStart + MICROS_PER_DAY < toExclusiveMicros ? dayStart + MICROS_PER_DAY : toExclusiveMicros;
+    const end =
+      dayStart + MICROS_PER_DAY < toExclusiveMicros ? dayStart + MICROS_PER_DAY : toExclusiveMicros;
     chunks.push({ from: formatMicros(start), toExclusive: formatMicros(end) });
     start = end;
   }

@@ -4,7 +4,7 @@ import readline from 'node:readline';
 
 import type pg from 'pg';
 
-import { AppError } from '../errors.ts';
+import { AppError, asError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { BatchWriter, type UpsertTarget } from './batch-writer.ts';
 import { emptyReport, recordSkip, type ImportReport } from './import-report.ts';
@@ -65,6 +65,8 @@ export async function importLines(
     await writer.finish();
   } catch (error: unknown) {
     await writer.abandon();
+    const fields = { err: asError(error).message, linesRead: report.linesRead };
+    logger.error(fields, 'import failed; importing the file again completes it');
     throw error;
   }
 

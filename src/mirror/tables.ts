@@ -86,7 +86,11 @@ export const eventTables: Record<EventDataType, MirrorTable> = {
 
 export const dimensionTables: MirrorTable[] = [
   { name: 'brands', kind: 'dimension', columns: [...key, optional('name')] },
-  { name: 'programs', kind: 'dimension', columns: [...key, optional('name'), optional('brand_id')] },
+  {
+    name: 'programs',
+    kind: 'dimension',
+    columns: [...key, optional('name'), optional('brand_id')],
+  },
   { name: 'accounts', kind: 'dimension', columns: [...key, optional('name'), optional('email')] },
   { name: 'traffic_sources', kind: 'dimension', columns: [...key, optional('name')] },
   {

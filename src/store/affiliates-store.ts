@@ -29,6 +29,8 @@ export async function getAffiliate(pool: pg.Pool, id: number): Promise<Affiliate
 }
 
 export async function countAffiliates(pool: pg.Pool): Promise<number> {
-  const result = await pool.query<{ count: number }>('SELECT count(*)::int AS count FROM affiliates');
+  const result = await pool.query<{ count: number }>(
+    'SELECT count(*)::int AS count FROM affiliates',
+  );
   return result.rows[0]!.count;
 }

@@ -81,7 +81,10 @@ async function reachablePaths(paths: Paths, runAs: RunAs, logger: Logger): Promi
       await cp(nativeDir, copy, { recursive: true, verbatimSymlinks: true });
     }
     binDir = path.join(copy, 'bin');
-    logger.warn({ binDir }, 'postgres user cannot reach node_modules; using a copy of the binaries');
+    logger.warn(
+      { binDir },
+      'postgres user cannot reach node_modules; using a copy of the binaries',
+    );
   }
 
   await mkdir(clusterDir, { recursive: true });
@@ -141,7 +144,10 @@ async function initialiseCluster(paths: Paths, password: string, runAs?: RunAs):
       '--encoding=UTF8',
       '--locale=C',
     ];
-    const result = spawnSync(path.join(paths.binDir, 'initdb'), args, { ...runAs, encoding: 'utf8' });
+    const result = spawnSync(path.join(paths.binDir, 'initdb'), args, {
+      ...runAs,
+      encoding: 'utf8',
+    });
     if (result.status !== 0) {
       throw new Error(`initdb failed: ${result.stderr || result.error?.message || 'no output'}`);
     }

@@ -45,7 +45,9 @@ export async function migrate(pool: pg.Pool, logger: Logger): Promise<number> {
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
 
-    const applied = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = await client.query<{ version: number }>(
+      'SELECT version FROM schema_migrations',
+    );
     const done = new Set(applied.rows.map((row) => row.version));
     let count = 0;
 
@@ -65,7 +67,9 @@ export async function migrate(pool: pg.Pool, logger: Logger): Promise<number> {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await client
+      .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
+      .catch(() => undefined);
     client.release();
   }
 }

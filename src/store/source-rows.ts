@@ -5,6 +5,7 @@ import { to as copyTo } from 'pg-copy-streams';
 
 import type { TimeRange } from '../destinations/destination.ts';
 import { columnNames, type MirrorTable } from '../mirror/tables.ts';
+import { quoteIdentifier, quoteList } from '../sql/postgres-identifiers.ts';
 
 /**
  * Reads the platform store's rows for the mirror as a COPY text stream, one statement per
@@ -14,17 +15,15 @@ import { columnNames, type MirrorTable } from '../mirror/tables.ts';
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
-function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
 function checkedAffiliateId(affiliateId: number): number {
-  if (!Number.isInteger(affiliateId)) throw new Error(`affiliate id ${affiliateId} is not an integer`);
+  if (!Number.isInteger(affiliateId))
+    throw new Error(`affiliate id ${affiliateId} is not an integer`);
   return affiliateId;
 }
 
 function checkedInstant(value: string): string {
-  if (!INSTANT.test(value)) throw new Error(`"${value}" is not an instant of the form 2017-11-07T00:00:00.000000Z`);
+  if (!INSTANT.test(value))
+    throw new Error(`"${value}" is not an instant of the form 2017-11-07T00:00:00.000000Z`);
   return `'${value}'::timestamptz`;
 }
 
@@ -64,7 +63,7 @@ export function readEventRows(
   affiliateId: number,
   range: TimeRange,
 ): Promise<SourceRows> {
-  const columns = columnNames(table).map(quoteIdentifier).join(', ');
+  const columns = quoteList(columnNames(table));
   const query = `COPY (SELECT ${columns} FROM ${quoteIdentifier(table.name)}
      WHERE affiliate_id = ${checkedAffiliateId(affiliateId)}
        AND occurred_at >= ${checkedInstant(range.from)}
@@ -78,7 +77,7 @@ export function readDimensionRows(
   table: MirrorTable,
   affiliateId: number,
 ): Promise<SourceRows> {
-  const columns = columnNames(table).map(quoteIdentifier).join(', ');
+  const columns = quoteList(columnNames(table));
   const query = `COPY (SELECT ${columns} FROM ${quoteIdentifier(table.name)}
      WHERE affiliate_id = ${checkedAffiliateId(affiliateId)}) TO STDOUT`;
   return copyOut(pool, query);

@@ -48,11 +48,17 @@ describe('connectors API', () => {
     const { body: first } = await createConnector({ schema: 'mirror_a' });
     const { body: disabled } = await createConnector({ enabled: false });
 
-    const read = await api.request('GET', `/v1/affiliates/connectors/${first.id}`, { token: admin });
+    const read = await api.request('GET', `/v1/affiliates/connectors/${first.id}`, {
+      token: admin,
+    });
     assert.equal(read.status, 200);
     assert.equal(read.body.schema, 'mirror_a');
 
-    const enabledOnly = await api.request('GET', '/v1/affiliates/connectors?AffiliateId=7&Enabled=true', { token: admin });
+    const enabledOnly = await api.request(
+      'GET',
+      '/v1/affiliates/connectors?AffiliateId=7&Enabled=true',
+      { token: admin },
+    );
     const ids = enabledOnly.body.items.map((item: { id: number }) => item.id);
     assert.ok(ids.includes(first.id));
     assert.ok(!ids.includes(disabled.id));
@@ -65,9 +71,13 @@ describe('connectors API', () => {
     assert.equal(replaced.body.schema, 'mirror_b');
     assert.equal(replaced.body.enabled, false);
 
-    const deleted = await api.request('DELETE', `/v1/affiliates/connectors/${first.id}`, { token: admin });
+    const deleted = await api.request('DELETE', `/v1/affiliates/connectors/${first.id}`, {
+      token: admin,
+    });
     assert.equal(deleted.status, 204);
-    const gone = await api.request('GET', `/v1/affiliates/connectors/${first.id}`, { token: admin });
+    const gone = await api.request('GET', `/v1/affiliates/connectors/${first.id}`, {
+      token: admin,
+    });
     assert.equal(gone.status, 404);
     assert.equal(gone.body.code, 'CONNECTOR_NOT_FOUND');
   });
@@ -84,7 +94,11 @@ describe('connectors API', () => {
       token: admin,
       body: { ...body, password: 'a-new-password' },
     });
-    const executions = await api.request('GET', `/v1/affiliates/connectors/${connector.id}/executions`, { token: admin });
+    const executions = await api.request(
+      'GET',
+      `/v1/affiliates/connectors/${connector.id}/executions`,
+      { token: admin },
+    );
 
     assert.equal(updated.body.id, connector.id);
     assert.deepEqual(
@@ -99,7 +113,11 @@ describe('connectors API', () => {
       token: admin,
       body: { ...body, password: undefined, host: fields.host },
     });
-    const tested = await api.request('POST', `/v1/affiliates/connectors/${connector.id}/test-connection`, { token: admin });
+    const tested = await api.request(
+      'POST',
+      `/v1/affiliates/connectors/${connector.id}/test-connection`,
+      { token: admin },
+    );
 
     assert.equal(tested.status, 200, JSON.stringify(tested.body));
     assert.equal(tested.body.ok, true);
@@ -142,11 +160,17 @@ describe('connectors API', () => {
 
 describe('test-connection', () => {
   test('succeeds against a reachable database where tables can be created', async () => {
-    const response = await api.request('POST', '/v1/affiliates/connectors/test-connection', { token: admin, body });
+    const response = await api.request('POST', '/v1/affiliates/connectors/test-connection', {
+      token: admin,
+      body,
+    });
 
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.equal(response.body.ok, true);
-    const saved = await api.store.pool.query('SELECT count(*)::int AS n FROM connectors WHERE schema = $1', ['never_saved']);
+    const saved = await api.store.pool.query(
+      'SELECT count(*)::int AS n FROM connectors WHERE schema = $1',
+      ['never_saved'],
+    );
     assert.equal(saved.rows[0].n, 0);
   });
 
@@ -184,7 +208,12 @@ describe('test-connection', () => {
 
     const response = await api.request('POST', '/v1/affiliates/connectors/test-connection', {
       token: admin,
-      body: { ...body, username: 'mirror_reader', password: 'reader-pass-1', schema: 'reader_schema' },
+      body: {
+        ...body,
+        username: 'mirror_reader',
+        password: 'reader-pass-1',
+        schema: 'reader_schema',
+      },
     });
 
     assert.equal(response.status, 400);

@@ -9,7 +9,12 @@ const destination = await createTestDatabase('reload_endpoint_dest');
 const admin = await api.tenant(7);
 const created = await api.request('POST', '/v1/affiliates/connectors', {
   token: admin,
-  body: { affiliateId: 7, engine: 'PostgresSQL', useSsl: false, ...connectionFields(destination.url) },
+  body: {
+    affiliateId: 7,
+    engine: 'PostgresSQL',
+    useSsl: false,
+    ...connectionFields(destination.url),
+  },
 });
 const connectorId: number = created.body.id;
 
@@ -17,7 +22,6 @@ const reload = (body: unknown, token = admin, id = connectorId) =>
   api.request('POST', `/v1/affiliates/connectors/${id}/reload`, { token, body });
 
 describe('POST /v1/affiliates/connectors/{id}/reload', () => {
-
   test('answers 202 at once with the execution, its Location and the resolved window', async () => {
     const response = await reload({
       dataType: 'clicks',
@@ -50,7 +54,11 @@ describe('POST /v1/affiliates/connectors/{id}/reload', () => {
   });
 
   test('a date-only toDate covers that whole day', async () => {
-    const response = await reload({ dataType: 'pageviews', fromDate: '2017-11-07', toDate: '2017-11-08' });
+    const response = await reload({
+      dataType: 'pageviews',
+      fromDate: '2017-11-07',
+      toDate: '2017-11-08',
+    });
 
     assert.equal(response.status, 202);
     assert.deepEqual(response.body.window, {
@@ -83,8 +91,14 @@ describe('POST /v1/affiliates/connectors/{id}/reload', () => {
   });
 
   test("affiliateId in the body is ignored: it is always the connector's affiliate", async () => {
-    const response = await reload({ affiliateId: 9999, fromDate: '2017-11-07', toDate: '2017-11-07' });
-    const execution = await api.request('GET', `/v1/executions/${response.body.executionId}`, { token: admin });
+    const response = await reload({
+      affiliateId: 9999,
+      fromDate: '2017-11-07',
+      toDate: '2017-11-07',
+    });
+    const execution = await api.request('GET', `/v1/executions/${response.body.executionId}`, {
+      token: admin,
+    });
 
     assert.equal(response.status, 202);
     assert.equal(execution.body.affiliateId, 7);
@@ -170,7 +184,11 @@ describe('POST /v1/affiliates/connectors/{id}/reload', () => {
         ...connectionFields(destination.url),
       },
     });
-    const response = await reload({ fromDate: '2017-11-07', toDate: '2017-11-07' }, admin, created.body.id);
+    const response = await reload(
+      { fromDate: '2017-11-07', toDate: '2017-11-07' },
+      admin,
+      created.body.id,
+    );
 
     assert.equal(response.status, 409);
     assert.equal(response.body.code, 'CONNECTOR_DISABLED');
@@ -180,7 +198,11 @@ describe('POST /v1/affiliates/connectors/{id}/reload', () => {
     const window = { fromDate: '2017-11-07', toDate: '2017-11-07' };
 
     test('401 without a token', async () => {
-      const response = await api.request('POST', `/v1/affiliates/connectors/${connectorId}/reload`, { body: window });
+      const response = await api.request(
+        'POST',
+        `/v1/affiliates/connectors/${connectorId}/reload`,
+        { body: window },
+      );
       assert.equal(response.status, 401);
       assert.equal(response.body.code, 'AUTH_MISSING');
     });
@@ -215,7 +237,10 @@ describe('POST /v1/affiliates/connectors/{id}/reload', () => {
 
     test("404 for another affiliate's connector, and for one that does not exist", async () => {
       const other = await api.tenant(9);
-      for (const [token, id] of [[other, connectorId], [admin, 987654]] as const) {
+      for (const [token, id] of [
+        [other, connectorId],
+        [admin, 987654],
+      ] as const) {
         const response = await reload(window, token, id);
         assert.equal(response.status, 404);
         assert.equal(response.body.code, 'CONNECTOR_NOT_FOUND');

@@ -22,7 +22,7 @@ const WRONG_PASSWORD = 'Hunter2-Wrong-Password-xyz';
 describe('secrets never appear in responses, logs or errors', () => {
   test('a Secret prints as [redacted] in JSON, strings and inspect', () => {
     const secret = new Secret('s3cret-value');
-    const printed = [JSON.stringify({ secret }), String(secret), `${secret}`, inspect({ secret })];
+    const printed = [JSON.stringify({ secret }), String(secret), secret.toString(), inspect({ secret })];
 
     for (const text of printed) assert.ok(!text.includes('s3cret-value'), text);
     assert.equal(secret.reveal(), 's3cret-value');
@@ -34,26 +34,46 @@ describe('secrets never appear in responses, logs or errors', () => {
     stream.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     const logger = createLogger({ level: 'info', format: 'json', destination: stream });
 
-    logger.info({ password: 'plain-pw-1', connector: { password: 'plain-pw-2' }, connectionString: 'postgres://u:plain-pw-3@h/d' }, 'x');
+    logger.info(
+      {
+        password: 'plain-pw-1',
+        connector: { password: 'plain-pw-2' },
+        connectionString: 'postgres://u:plain-pw-3@h/d',
+      },
+      'x',
+    );
 
     assert.ok(output.includes('[redacted]'));
-    for (const value of ['plain-pw-1', 'plain-pw-2', 'plain-pw-3']) assert.ok(!output.includes(value), value);
+    for (const value of ['plain-pw-1', 'plain-pw-2', 'plain-pw-3'])
+      assert.ok(!output.includes(value), value);
   });
 
   test('driver messages are scrubbed of the password and of URL credentials', () => {
-    const message = scrubSecrets('failed for pw Hunter2 at postgres://bob:Hunter2@db/x', [new Secret('Hunter2')]);
+    const message = scrubSecrets('failed for pw Hunter2 at postgres://bob:Hunter2@db/x', [
+      new Secret('Hunter2'),
+    ]);
     assert.ok(!message.includes('Hunter2'));
   });
 
   test('a reload with a wrong password fails with a reason that holds no password', async () => {
     const created = await api.request('POST', '/v1/affiliates/connectors', {
       token: admin,
-      body: { affiliateId: 7, engine: 'PostgresSQL', useSsl: false, ...fields, password: WRONG_PASSWORD },
+      body: {
+        affiliateId: 7,
+        engine: 'PostgresSQL',
+        useSsl: false,
+        ...fields,
+        password: WRONG_PASSWORD,
+      },
     });
-    const accepted = await api.request('POST', `/v1/affiliates/connectors/${created.body.id}/reload`, {
-      token: admin,
-      body: { dataType: 'clicks', fromDate: '2017-11-07', toDate: '2017-11-07' },
-    });
+    const accepted = await api.request(
+      'POST',
+      `/v1/affiliates/connectors/${created.body.id}/reload`,
+      {
+        token: admin,
+        body: { dataType: 'clicks', fromDate: '2017-11-07', toDate: '2017-11-07' },
+      },
+    );
     const execution = await api.waitForExecution(accepted.body.executionId, admin);
 
     assert.equal(execution.status, 'failed');

@@ -6,8 +6,14 @@ import type { ConnectionSettings } from '../../src/destinations/destination.ts';
 import { openDestination } from '../../src/destinations/open-destination.ts';
 import { AppError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { eventTables } from '../../src/mirror/tables.ts';
 import { Secret } from '../../src/secret.ts';
-import { assertFails, destinationTestDatabase } from './postgres-destination-support.ts';
+import {
+  assertFails,
+  destinationTestDatabase,
+  line,
+  rowsOf,
+} from './postgres-destination-support.ts';
 
 const { admin, settingsFor, open } = await destinationTestDatabase('postgres_destination_conn');
 
@@ -90,6 +96,26 @@ describe('testConnection', () => {
 
     assert.equal(error.message, 'could not connect to 127.0.0.1:1: connection refused');
     assert.ok(Date.now() - started < 5_000);
+  });
+});
+
+describe('a role that may only write to tables prepared for it', () => {
+  it('can still run ensureTables and replace rows', async () => {
+    await withRole('writer-1234', async (role) => {
+      await admin.query(`CREATE SCHEMA prepared; GRANT USAGE ON SCHEMA prepared TO ${role}`);
+      await open({ schema: 'prepared' }).ensureTables([eventTables.clicks]);
+      await admin.query(`GRANT SELECT, INSERT, DELETE ON prepared.clicks TO ${role}`);
+      const password = new Secret('writer-1234');
+      const writer = open({ schema: 'prepared', username: role, password });
+
+      await writer.ensureTables([eventTables.clicks]);
+      const range = { from: '2017-11-07T00:00:00Z', toExclusive: '2017-11-08T00:00:00Z' };
+      const rows = rowsOf([line([1, 'c1', '2017-11-07T01:00:00Z', ...Array<null>(9).fill(null)])]);
+      const result = await writer.replaceRange(eventTables.clicks, 1, range, rows);
+      await writer.close();
+
+      assert.deepEqual(result, { rowsDeleted: 0, rowsWritten: 1 });
+    });
   });
 });
 

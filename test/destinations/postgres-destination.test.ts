@@ -3,7 +3,12 @@ import { Readable } from 'node:stream';
 import { before, describe, it } from 'node:test';
 
 import type { Destination } from '../../src/destinations/destination.ts';
-import { dimensionTables, eventTables } from '../../src/mirror/tables.ts';
+import {
+  allTables,
+  dimensionTables,
+  eventTables,
+  type ColumnType,
+} from '../../src/mirror/tables.ts';
 import {
   assertFails,
   destinationTestDatabase,
@@ -15,6 +20,16 @@ const clicks = eventTables.clicks;
 const brands = dimensionTables.find((table) => table.name === 'brands')!;
 
 const { admin, open } = await destinationTestDatabase('postgres_destination');
+
+/** What information_schema.columns says for each catalogue type. */
+const informationSchemaTypes: Record<ColumnType, string> = {
+  text: 'text',
+  integer: 'integer',
+  bigint: 'bigint',
+  timestamptz: 'timestamp with time zone',
+  money: 'numeric',
+  boolean: 'boolean',
+};
 
 /** A clicks row with every optional column NULL. */
 function click(affiliateId: number, id: string, occurredAt: string): string {
@@ -58,6 +73,29 @@ describe('ensureTables', () => {
     assert.equal(find('clicks', 'occurred_at')?.is_nullable, 'NO');
     assert.equal(find('clicks', 'affiliate_id')?.data_type, 'integer');
     assert.equal(find('brands', 'name')?.data_type, 'text');
+  });
+
+  it('maps every catalogue column to its type and nullability', async () => {
+    const destination = open({ schema: 'all_tables' });
+    await destination.ensureTables(allTables);
+
+    const stored = await admin.query<{ table: string; column: string; type: string; null: string }>(
+      `SELECT table_name AS table, column_name AS column, data_type AS type, is_nullable AS null
+         FROM information_schema.columns WHERE table_schema = 'all_tables'
+        ORDER BY table_name, ordinal_position`,
+    );
+    const expected = allTables
+      .flatMap((table) =>
+        table.columns.map((column) => ({
+          table: table.name,
+          column: column.name,
+          type: informationSchemaTypes[column.type],
+          null: column.nullable ? 'YES' : 'NO',
+        })),
+      )
+      .sort((a, b) => a.table.localeCompare(b.table));
+
+    assert.deepEqual(stored.rows, expected);
   });
 
   it('gives every table the key (affiliate_id, id) and event tables a time index', async () => {
@@ -171,7 +209,7 @@ describe('replaceRange', () => {
     assert.equal(stored.rows[0]?.at, '2017-11-07T10:11:12.345678Z');
   });
 
-  it('rolls back when a row is malformed and reports DESTINATION_FAILED with the SQLSTATE', async () => {
+  it('rolls back a malformed row and reports DESTINATION_FAILED with the SQLSTATE', async () => {
     await seed();
     const rowsBefore = await clickRows(schema);
 
@@ -194,20 +232,26 @@ describe('replaceRange', () => {
   it('reports a bad row as DESTINATION_FAILED while the source is still sending', async () => {
     await seed();
     const rowsBefore = await clickRows(schema);
+    const total = 1_000_000;
+    let sent = 0;
 
-    // The source never ends on its own: the failed COPY must stop it, and the server's error
-    // (not the echo of it on the source stream) must come out.
-    async function* endlessSource() {
+    // Regression: the failed COPY also destroys the source with the server's error, and that
+    // echo on the source stream was once passed on as if the source had failed.
+    async function* longSource() {
       yield click(7, 'bad', 'not-a-time');
-      for (let i = 0; ; i++) yield click(7, `row-${i}`, '2017-11-07T01:00:00Z');
+      for (; sent < total; sent++) {
+        if (sent % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+        yield click(7, `row-${sent}`, '2017-11-07T01:00:00Z');
+      }
     }
 
     const error = await assertFails(
-      destination.replaceRange(clicks, 7, range, Readable.from(endlessSource())),
+      destination.replaceRange(clicks, 7, range, Readable.from(longSource())),
       'DESTINATION_FAILED',
     );
 
     assert.equal(error.sqlState, '22007');
+    assert.ok(sent < total, 'the source was not stopped');
     assert.deepEqual(await clickRows(schema), rowsBefore);
   });
 
@@ -218,6 +262,7 @@ describe('replaceRange', () => {
 
     async function* failingSource() {
       yield click(7, 'first', '2017-11-07T01:00:00Z');
+      await new Promise((resolve) => setImmediate(resolve));
       throw sourceFailure;
     }
 
@@ -227,6 +272,22 @@ describe('replaceRange', () => {
         () => undefined,
         (failure: unknown) => failure,
       );
+
+    assert.equal(error, sourceFailure);
+    assert.deepEqual(await clickRows(schema), rowsBefore);
+  });
+
+  it('passes on the error of a source that fails before the COPY starts', async () => {
+    await seed();
+    const rowsBefore = await clickRows(schema);
+    const sourceFailure = new Error('source could not start');
+    const rows = new Readable({ read: () => undefined });
+    rows.destroy(sourceFailure);
+
+    const error = await destination.replaceRange(clicks, 7, range, rows).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
 
     assert.equal(error, sourceFailure);
     assert.deepEqual(await clickRows(schema), rowsBefore);

@@ -28,17 +28,32 @@ const externalServer = process.env.MIRROR_TEST_DESTINATION_URL || undefined;
 const destination = await createTestDatabase('e2e_dest', { serverUrl: externalServer });
 
 const importOptions = { affiliateId: AFFILIATE, logger: silentLogger() };
-await importTalkingData(api.store.pool, { ...importOptions, file: path.join(dataDir, 'talkingdata', 'train_sample.csv') });
-await importApacheLog(api.store.pool, { ...importOptions, file: path.join(dataDir, 'apache', 'access.log') });
+await importTalkingData(api.store.pool, {
+  ...importOptions,
+  file: path.join(dataDir, 'talkingdata', 'train_sample.csv'),
+});
+await importApacheLog(api.store.pool, {
+  ...importOptions,
+  file: path.join(dataDir, 'apache', 'access.log'),
+});
 
 const created = await api.request('POST', '/v1/affiliates/connectors', {
   token,
-  body: { affiliateId: AFFILIATE, engine: 'PostgresSQL', useSsl: false, schema: SCHEMA, ...connectionFields(destination.url) },
+  body: {
+    affiliateId: AFFILIATE,
+    engine: 'PostgresSQL',
+    useSsl: false,
+    schema: SCHEMA,
+    ...connectionFields(destination.url),
+  },
 });
 const connectorId: number = created.body.id;
 
 async function reloadAndWait(body: Record<string, unknown>) {
-  const accepted = await api.request('POST', `/v1/affiliates/connectors/${connectorId}/reload`, { token, body });
+  const accepted = await api.request('POST', `/v1/affiliates/connectors/${connectorId}/reload`, {
+    token,
+    body,
+  });
   assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
   const execution = await api.waitForExecution(accepted.body.executionId, token, 120_000);
   assert.equal(execution.status, 'succeeded', JSON.stringify(execution.error));
@@ -48,7 +63,10 @@ async function reloadAndWait(body: Record<string, unknown>) {
 /** Source rows of a window against all destination rows of the table. */
 async function assertMirrored(table: MirrorTable, window?: { from: string; toExclusive: string }) {
   const source = await fingerprint(api.store.url, table, { affiliateId: AFFILIATE, ...window });
-  const mirror = await fingerprint(destination.url, table, { affiliateId: AFFILIATE, schema: SCHEMA });
+  const mirror = await fingerprint(destination.url, table, {
+    affiliateId: AFFILIATE,
+    schema: SCHEMA,
+  });
   assert.deepEqual(mirror, source, `${table.name}: destination differs from source`);
   return source;
 }
@@ -74,8 +92,16 @@ describe('reload on real data, end to end', () => {
   });
 
   test('an adjacent window extends the mirror with no row counted twice or lost', async () => {
-    await reloadAndWait({ dataType: 'clicks', fromDate: '2017-11-08T09:15:00.500001Z', toDate: '2017-11-09' });
-    await reloadAndWait({ dataType: 'clicks', fromDate: '2017-11-06', toDate: '2017-11-06T20:29:59.999999Z' });
+    await reloadAndWait({
+      dataType: 'clicks',
+      fromDate: '2017-11-08T09:15:00.500001Z',
+      toDate: '2017-11-09',
+    });
+    await reloadAndWait({
+      dataType: 'clicks',
+      fromDate: '2017-11-06',
+      toDate: '2017-11-06T20:29:59.999999Z',
+    });
 
     const all = await assertMirrored(eventTables.clicks);
     assert.equal(all.rows, 100_000);
@@ -98,12 +124,24 @@ describe('reload on real data, end to end', () => {
   });
 
   test('reloading again changes nothing', async () => {
-    const before = await fingerprint(destination.url, eventTables.clicks, { affiliateId: AFFILIATE, schema: SCHEMA });
+    const before = await fingerprint(destination.url, eventTables.clicks, {
+      affiliateId: AFFILIATE,
+      schema: SCHEMA,
+    });
     await reloadAndWait({ dataType: 'clicks', fromDate: '2017-11-06', toDate: '2017-11-09' });
     const merge = await reloadAndWait({ dataType: 'dimensions' });
 
-    assert.deepEqual(await fingerprint(destination.url, eventTables.clicks, { affiliateId: AFFILIATE, schema: SCHEMA }), before);
-    assert.equal(merge.progress.rowsInserted + merge.progress.rowsUpdated + merge.progress.rowsDeleted, 0);
+    assert.deepEqual(
+      await fingerprint(destination.url, eventTables.clicks, {
+        affiliateId: AFFILIATE,
+        schema: SCHEMA,
+      }),
+      before,
+    );
+    assert.equal(
+      merge.progress.rowsInserted + merge.progress.rowsUpdated + merge.progress.rowsDeleted,
+      0,
+    );
   });
 
   test('rows deleted or changed at the source disappear or change in the mirror', async () => {
@@ -114,7 +152,10 @@ describe('reload on real data, end to end', () => {
          ORDER BY id LIMIT 1) RETURNING id`,
       [AFFILIATE],
     );
-    await pool.query(`DELETE FROM conversions WHERE affiliate_id = $1 AND click_id = $2`, [AFFILIATE, removed.rows[0]!.id]);
+    await pool.query(`DELETE FROM conversions WHERE affiliate_id = $1 AND click_id = $2`, [
+      AFFILIATE,
+      removed.rows[0]!.id,
+    ]);
     await pool.query(
       `UPDATE brands SET name = 'Renamed brand' WHERE affiliate_id = $1 AND id = (SELECT min(id) FROM brands WHERE affiliate_id = $1)`,
       [AFFILIATE],
@@ -124,7 +165,11 @@ describe('reload on real data, end to end', () => {
       [AFFILIATE],
     );
 
-    const clicks = await reloadAndWait({ dataType: 'clicks', fromDate: '2017-11-07', toDate: '2017-11-07' });
+    const clicks = await reloadAndWait({
+      dataType: 'clicks',
+      fromDate: '2017-11-07',
+      toDate: '2017-11-07',
+    });
     const merge = await reloadAndWait({ dataType: 'dimensions' });
 
     assert.equal((await assertMirrored(eventTables.clicks)).rows, 99_999);

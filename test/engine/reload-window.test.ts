@@ -37,39 +37,79 @@ describe('reload windows', () => {
   });
 
   test('microseconds are kept, not rounded to milliseconds', () => {
-    const window = resolveReloadWindow('2017-11-07T10:00:00.123456Z', '2017-11-07T10:00:00.654321Z');
+    const window = resolveReloadWindow(
+      '2017-11-07T10:00:00.123456Z',
+      '2017-11-07T10:00:00.654321Z',
+    );
 
     assert.equal(window.from, '2017-11-07T10:00:00.123456Z');
     assert.equal(window.to, '2017-11-07T10:00:00.654321Z');
   });
 
   test('finer fractions round inwards, so no instant outside the window is included', () => {
-    assert.equal(formatMicros(parseInstant('2017-11-07T10:00:00.1234561Z', 'from')!.micros), '2017-11-07T10:00:00.123457Z');
-    assert.equal(formatMicros(parseInstant('2017-11-07T10:00:00.1234569Z', 'to')!.micros), '2017-11-07T10:00:00.123456Z');
+    assert.equal(
+      formatMicros(parseInstant('2017-11-07T10:00:00.1234561Z', 'from')!.micros),
+      '2017-11-07T10:00:00.123457Z',
+    );
+    assert.equal(
+      formatMicros(parseInstant('2017-11-07T10:00:00.1234569Z', 'to')!.micros),
+      '2017-11-07T10:00:00.123456Z',
+    );
   });
 
   test('no offset means UTC; offsets are applied', () => {
-    assert.equal(formatMicros(parseInstant('2017-11-07T10:00:00', 'from')!.micros), '2017-11-07T10:00:00.000000Z');
-    assert.equal(formatMicros(parseInstant('2017-11-07T10:00:00-05:30', 'from')!.micros), '2017-11-07T15:30:00.000000Z');
-    assert.equal(formatMicros(parseInstant('2017-11-07T01:00:00+0200', 'from')!.micros), '2017-11-06T23:00:00.000000Z');
+    assert.equal(
+      formatMicros(parseInstant('2017-11-07T10:00:00', 'from')!.micros),
+      '2017-11-07T10:00:00.000000Z',
+    );
+    assert.equal(
+      formatMicros(parseInstant('2017-11-07T10:00:00-05:30', 'from')!.micros),
+      '2017-11-07T15:30:00.000000Z',
+    );
+    assert.equal(
+      formatMicros(parseInstant('2017-11-07T01:00:00+0200', 'from')!.micros),
+      '2017-11-06T23:00:00.000000Z',
+    );
   });
 
   test('impossible dates and times are unreadable', () => {
-    for (const text of ['2017-02-29', '2017-13-01', '2017-11-07T24:00:00Z', '2017-11-07T10:60Z', 'yesterday', '']) {
+    for (const text of [
+      '2017-02-29',
+      '2017-13-01',
+      '2017-11-07T24:00:00Z',
+      '2017-11-07T10:60Z',
+      'yesterday',
+      '',
+    ]) {
       assert.equal(parseInstant(text, 'from'), undefined, text);
     }
     assert.notEqual(parseInstant('2016-02-29', 'from'), undefined);
   });
 
   test('a window whose start is after its end is rejected; a one-instant window is not', () => {
-    assert.equal(codeOf(() => resolveReloadWindow('2017-11-08', '2017-11-07')), 'RELOAD_WINDOW_INVALID');
-    assert.equal(codeOf(() => resolveReloadWindow('2017-11-07T10:00:00Z', '2017-11-07T10:00:00Z')), undefined);
+    assert.equal(
+      codeOf(() => resolveReloadWindow('2017-11-08', '2017-11-07')),
+      'RELOAD_WINDOW_INVALID',
+    );
+    assert.equal(
+      codeOf(() => resolveReloadWindow('2017-11-07T10:00:00Z', '2017-11-07T10:00:00Z')),
+      undefined,
+    );
   });
 
   test('missing and unreadable dates have their own codes', () => {
-    assert.equal(codeOf(() => resolveReloadWindow(undefined, '2017-11-07')), 'RELOAD_DATE_MISSING');
-    assert.equal(codeOf(() => resolveReloadWindow('2017-11-07', null)), 'RELOAD_DATE_MISSING');
-    assert.equal(codeOf(() => resolveReloadWindow(20171107, '2017-11-07')), 'RELOAD_DATE_INVALID');
+    assert.equal(
+      codeOf(() => resolveReloadWindow(undefined, '2017-11-07')),
+      'RELOAD_DATE_MISSING',
+    );
+    assert.equal(
+      codeOf(() => resolveReloadWindow('2017-11-07', null)),
+      'RELOAD_DATE_MISSING',
+    );
+    assert.equal(
+      codeOf(() => resolveReloadWindow(20171107, '2017-11-07')),
+      'RELOAD_DATE_INVALID',
+    );
   });
 });
 
@@ -98,6 +138,9 @@ describe('daily chunks', () => {
     const chunks = planDailyChunks(window.fromMicros, window.toExclusiveMicros);
 
     assert.equal(window.from, '1969-12-31T12:00:00.500000Z');
-    assert.deepEqual(chunks.map((chunk) => chunk.toExclusive), ['1970-01-01T00:00:00.000000Z', '1970-01-01T01:00:00.000001Z']);
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.toExclusive),
+      ['1970-01-01T00:00:00.000000Z', '1970-01-01T01:00:00.000001Z'],
+    );
   });
 });

@@ -15,12 +15,21 @@ const api = await startTestService('window_edges');
 const destination = await createTestDatabase('window_edges_dest');
 const admin = await api.tenant(7);
 
-await api.store.pool.query(`ALTER DATABASE ${new URL(api.store.url).pathname.slice(1)} SET timezone TO 'Pacific/Auckland'`);
-await destination.pool.query(`ALTER DATABASE ${destination.name} SET timezone TO 'America/New_York'`);
+await api.store.pool.query(
+  `ALTER DATABASE ${new URL(api.store.url).pathname.slice(1)} SET timezone TO 'Pacific/Auckland'`,
+);
+await destination.pool.query(
+  `ALTER DATABASE ${destination.name} SET timezone TO 'America/New_York'`,
+);
 
 const created = await api.request('POST', '/v1/affiliates/connectors', {
   token: admin,
-  body: { affiliateId: 7, engine: 'PostgresSQL', useSsl: false, ...connectionFields(destination.url) },
+  body: {
+    affiliateId: 7,
+    engine: 'PostgresSQL',
+    useSsl: false,
+    ...connectionFields(destination.url),
+  },
 });
 
 const instants: Record<string, string> = {
@@ -38,15 +47,22 @@ const instants: Record<string, string> = {
 const store = new pg.Client({ connectionString: api.store.url });
 await store.connect();
 for (const [id, at] of Object.entries(instants)) {
-  await store.query('INSERT INTO clicks (affiliate_id, id, occurred_at) VALUES (7, $1, $2)', [id, at]);
+  await store.query('INSERT INTO clicks (affiliate_id, id, occurred_at) VALUES (7, $1, $2)', [
+    id,
+    at,
+  ]);
 }
 await store.end();
 
 async function reload(fromDate: string, toDate: string) {
-  const accepted = await api.request('POST', `/v1/affiliates/connectors/${created.body.id}/reload`, {
-    token: admin,
-    body: { dataType: 'clicks', fromDate, toDate },
-  });
+  const accepted = await api.request(
+    'POST',
+    `/v1/affiliates/connectors/${created.body.id}/reload`,
+    {
+      token: admin,
+      body: { dataType: 'clicks', fromDate, toDate },
+    },
+  );
   return api.waitForExecution(accepted.body.executionId, admin);
 }
 

@@ -12,6 +12,13 @@ function line(parts: { time?: string; request?: string; bytes?: string; referrer
   return `198.18.0.2 - - [${time}] "${request}" 200 ${parts.bytes ?? '512'} "${referrer}" "${UA}"`;
 }
 
+/** The reason `text` is refused; fails the test when it is accepted. */
+function refusal(text: string): string {
+  const result = parseApacheLogLine(text);
+  assert.equal(typeof result, 'string', `accepted: ${text}`);
+  return result as string;
+}
+
 describe('parseApacheTimestamp', () => {
   it('reads a +0000 time as that UTC instant', () => {
     const instant = parseApacheTimestamp('17/May/2015:10:05:03 +0000');
@@ -85,9 +92,9 @@ describe('parseApacheLogLine', () => {
   });
 
   it('names the problem of a line with a bad time or request', () => {
-    assert.match(String(parseApacheLogLine(line({ time: '99/May/2015:10:05:03 +0000' }))), /time/);
-    assert.match(String(parseApacheLogLine(line({ request: '-' }))), /request "-"/);
-    assert.match(String(parseApacheLogLine(line({ bytes: 'many' }))), /not an Apache/);
+    assert.match(refusal(line({ time: '99/May/2015:10:05:03 +0000' })), /time/);
+    assert.match(refusal(line({ request: '-' })), /request "-"/);
+    assert.match(refusal(line({ bytes: 'many' })), /not an Apache/);
     assert.equal(parseApacheLogLine('   '), 'empty line');
   });
 });

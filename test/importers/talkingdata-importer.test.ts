@@ -72,9 +72,10 @@ describe('importing the real TalkingData sample', () => {
     assert.deepEqual(names.rows[0], { brand: 'App 12', source: 'Channel 245' });
   });
 
-  it('reads click_time as UTC: every click lies within 2017-11-06 16:00 .. 2017-11-09 16:00', async () => {
+  it('reads click_time as UTC: clicks span 2017-11-06 16:00 .. 11-09 16:00', async () => {
     const span = await store.pool.query(
-      `SELECT min(occurred_at) AS first, max(occurred_at) AS last FROM clicks WHERE affiliate_id = $1`,
+      `SELECT min(occurred_at) AS first, max(occurred_at) AS last
+         FROM clicks WHERE affiliate_id = $1`,
       [affiliateId],
     );
     assert.ok(span.rows[0].first >= new Date('2017-11-06T16:00:00Z'));

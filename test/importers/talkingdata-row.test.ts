@@ -64,7 +64,7 @@ describe('parseTalkingDataLine', () => {
     for (const [text, expected] of reasons) {
       const reason = parseTalkingDataLine(text, header);
       if (typeof expected === 'string') assert.equal(reason, expected, text);
-      else assert.match(String(reason), expected, text);
+      else assert.match(reason as string, expected, text);
     }
   });
 });

@@ -19,7 +19,9 @@ describe('embedded PostgreSQL', () => {
       const privateHome = await mkdtemp(path.join(os.tmpdir(), 'am-private-home-'));
       await chmod(privateHome, 0o700);
       const dataDir = path.join(privateHome, 'checkout', '.data');
-      const clustersBefore: string[] = await readdir('/var/lib/affiliate-mirror/clusters').catch(() => []);
+      const clustersBefore: string[] = await readdir('/var/lib/affiliate-mirror/clusters').catch(
+        () => [],
+      );
 
       const server = await startEmbeddedPostgres({ dataDir, port: 54391, logger: silentLogger() });
       try {
@@ -33,7 +35,10 @@ describe('embedded PostgreSQL', () => {
         await server.stop();
         const clustersAfter = await readdir('/var/lib/affiliate-mirror/clusters').catch(() => []);
         for (const cluster of clustersAfter.filter((name) => !clustersBefore.includes(name))) {
-          await rm(path.join('/var/lib/affiliate-mirror/clusters', cluster), { recursive: true, force: true });
+          await rm(path.join('/var/lib/affiliate-mirror/clusters', cluster), {
+            recursive: true,
+            force: true,
+          });
         }
         await rm(privateHome, { recursive: true, force: true });
       }

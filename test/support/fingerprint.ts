@@ -23,7 +23,9 @@ export async function fingerprint(
   try {
     const qualified = options.schema ? `"${options.schema}"."${table.name}"` : `"${table.name}"`;
     const range = options.from ? 'AND occurred_at >= $2 AND occurred_at < $3' : '';
-    const values = options.from ? [options.affiliateId, options.from, options.toExclusive] : [options.affiliateId];
+    const values = options.from
+      ? [options.affiliateId, options.from, options.toExclusive]
+      : [options.affiliateId];
     const result = await client.query<{ rows: number; checksum: string }>(
       `SELECT count(*)::int AS rows,
               coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t.id)), '') AS checksum

@@ -48,11 +48,17 @@ export async function startTestService(
   async function request(
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     url: string,
-    init: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+    init: {
+      token?: string;
+      body?: unknown;
+      rawBody?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...init.headers };
     if (init.token) headers.authorization = `ApiKey ${init.token}`;
-    if (init.body !== undefined || init.rawBody !== undefined) headers['content-type'] ??= 'application/json';
+    if (init.body !== undefined || init.rawBody !== undefined)
+      headers['content-type'] ??= 'application/json';
 
     const response = await service.app!.inject({
       method,
@@ -61,11 +67,19 @@ export async function startTestService(
       payload: init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
     });
     const text = response.body;
-    return { status: response.statusCode, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
   }
 
   /** An affiliate and a token for it. */
-  async function tenant(id: number, policy: Policy = 'AccountAdmin', features = [CONNECTOR_FEATURE]) {
+  async function tenant(
+    id: number,
+    policy: Policy = 'AccountAdmin',
+    features = [CONNECTOR_FEATURE],
+  ) {
     await upsertAffiliate(store.pool, { id, name: `Affiliate ${id}`, features });
     return createToken(store.pool, policy, [id]);
   }
@@ -75,7 +89,8 @@ export async function startTestService(
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const response = await request('GET', `/v1/executions/${executionId}`, { token });
-      if (['succeeded', 'failed', 'cancelled'].includes(response.body?.status)) return response.body;
+      if (['succeeded', 'failed', 'cancelled'].includes(response.body?.status))
+        return response.body;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     throw new Error(`execution ${executionId} did not end within ${timeoutMs} ms`);

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { ConnectionSettings } from '../destination.ts';
 import { ensureSchema } from './ddl.ts';
 import { connectionTestFailure } from './errors.ts';
-import { qualifiedName } from './identifiers.ts';
+import { qualifiedName } from '../../sql/postgres-identifiers.ts';
 
 /** A test waiting on a lock held by someone else must still answer in about ten seconds. */
 const PROBE_STATEMENT_TIMEOUT = '10s';

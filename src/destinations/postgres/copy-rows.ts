@@ -5,7 +5,21 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
 import { columnNames, type MirrorTable } from '../../mirror/tables.ts';
-import { quoteList } from './identifiers.ts';
+import { quoteList } from '../../sql/postgres-identifiers.ts';
+
+/**
+ * The stream of source rows failed, not the destination. `failure` is the stream's own error,
+ * untouched, so that whoever produced the rows can report it in their own terms.
+ */
+export class SourceRowsFailure extends Error {
+  readonly failure: unknown;
+
+  constructor(failure: unknown) {
+    super('the stream of source rows failed', { cause: failure });
+    this.name = 'SourceRowsFailure';
+    this.failure = failure;
+  }
+}
 
 /**
  * Streams COPY text rows into `target` (an already quoted, possibly qualified table name) with
@@ -22,6 +36,16 @@ export async function copyRows(
   const columns = quoteList(columnNames(table));
   const copy = client.query(copyFrom(`COPY ${target} (${columns}) FROM STDIN`));
 
-  await pipeline(rows, copy);
+  // pipeline destroys every stream with the first error, so a server error comes back out of
+  // the source stream too. Only the error the COPY stream raised itself is the destination's.
+  let copyError: unknown;
+  copy.once('error', (error) => (copyError = error));
+
+  try {
+    await pipeline(rows, copy);
+  } catch (error: unknown) {
+    if (error === copyError) throw error;
+    throw new SourceRowsFailure(error);
+  }
   return copy.rowCount;
 }

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 
 import type { ColumnType, MirrorTable } from '../../mirror/tables.ts';
-import { qualifiedName, quoteIdentifier, quoteList } from './identifiers.ts';
+import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
 
 /**
  * How each catalogue type is stored. `timestamptz` keeps microseconds, as the source does;

@@ -4,7 +4,7 @@ import { columnNames, type MirrorTable } from '../../mirror/tables.ts';
 import type { CopyTextStream, MergeResult } from '../destination.ts';
 import { copyRows } from './copy-rows.ts';
 import { columnDefinitions } from './ddl.ts';
-import { qualifiedName, quoteIdentifier, quoteList } from './identifiers.ts';
+import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
 
 const KEY_COLUMNS = ['affiliate_id', 'id'];
 

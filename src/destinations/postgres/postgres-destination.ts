@@ -14,6 +14,7 @@ import type {
 } from '../destination.ts';
 import { createPool, describeConnection, inTransaction } from './connection.ts';
 import { testConnection } from './connection-test.ts';
+import { SourceRowsFailure } from './copy-rows.ts';
 import { createMissingTables } from './ddl.ts';
 import { destinationFailure } from './errors.ts';
 import { mergeDimension } from './merge-dimensions.ts';
@@ -21,8 +22,9 @@ import { checkRange, replaceRange } from './replace-range.ts';
 
 /**
  * A customer's PostgreSQL database as a mirror destination. Each operation runs in one
- * transaction on a small pool of its own; failures come out as {@link AppError}s with the
- * server's SQLSTATE and without the password.
+ * transaction on a small pool of its own. Failures come out as AppError DESTINATION_FAILED
+ * (or CONNECTION_TEST_FAILED) with the server's SQLSTATE in `sqlState` and never the password;
+ * errors of the source stream come out unchanged.
  *
  * @example
  * const destination = new PostgresDestination(settings, logger);
@@ -111,15 +113,19 @@ export class PostgresDestination implements Destination {
     rows: Readable | undefined,
     work: (client: pg.PoolClient) => Promise<T>,
   ): Promise<T> {
-    let sourceError: unknown;
-    rows?.once('error', (error) => (sourceError = error));
+    // A source that fails before the COPY starts would otherwise crash the process with an
+    // unhandled 'error'; the stream keeps the error and the COPY reports it.
+    const ignore = (): void => undefined;
+    rows?.on('error', ignore);
 
     try {
       return await inTransaction(this.#pool, work);
     } catch (error: unknown) {
       rows?.destroy();
-      if (sourceError !== undefined && error === sourceError) throw error;
+      if (error instanceof SourceRowsFailure) throw error.failure;
       throw destinationFailure(error, this.#settings, doing);
+    } finally {
+      rows?.off('error', ignore);
     }
   }
 }

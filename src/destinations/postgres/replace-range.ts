@@ -4,7 +4,7 @@ import { AppError } from '../../errors.ts';
 import type { MirrorTable } from '../../mirror/tables.ts';
 import type { CopyTextStream, ReplaceResult, TimeRange } from '../destination.ts';
 import { copyRows } from './copy-rows.ts';
-import { qualifiedName } from './identifiers.ts';
+import { qualifiedName } from '../../sql/postgres-identifiers.ts';
 
 /**
  * A UTC instant with an explicit zone. A bare date or a time without a zone would be read in

@@ -1,4 +1,4 @@
-import { AppError } from '../../errors.ts';
+import { AppError } from '../errors.ts';
 
 /** PostgreSQL keeps only the first 63 bytes of a name (NAMEDATALEN - 1). */
 const MAX_IDENTIFIER_BYTES = 63;
