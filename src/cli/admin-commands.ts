@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 
-import { upsertAffiliate } from '../store/affiliates-store.ts';
+import { getAffiliate, upsertAffiliate } from '../store/affiliates-store.ts';
 import { createToken, policies, type Policy } from '../store/tokens-store.ts';
 import { collect, collectAffiliateIds, parseAffiliateId } from './arguments.ts';
 import { withStore } from './context.ts';
@@ -46,6 +46,7 @@ export function registerAdminCommands(program: Command) {
     .requiredOption('--policy <name>', `one of ${policies.join(', ')}`, parsePolicy)
     .action(async (options: { affiliate: number[]; policy: Policy }) => {
       await withStore(async ({ store }) => {
+        for (const id of options.affiliate) await getAffiliate(store.pool, id);
         const token = await createToken(store.pool, options.policy, options.affiliate);
         process.stdout.write(
           `${options.policy} token for affiliate ${options.affiliate.join(', ')} (shown only once):\n${token}\n`,
