@@ -6,6 +6,8 @@ export const DEFAULT_PORT = 8080;
 export const DEFAULT_DATA_DIR = './.data';
 export const DEFAULT_EMBEDDED_POSTGRES_PORT = 54329;
 export const DEFAULT_WORKER_CONCURRENCY = 2;
+export const DEFAULT_SYNC_INTERVAL_MS = 2_000;
+export const DEFAULT_SYNC_CONCURRENCY = 2;
 
 /** Every setting of the service, read once from the environment and validated. */
 export interface Config {
@@ -20,6 +22,9 @@ export interface Config {
   logLevel: string;
   logFormat: 'json' | 'pretty';
   workerConcurrency: number;
+  /** How often the continuous mirror looks for changes; 0 switches it off. */
+  syncIntervalMs: number;
+  syncConcurrency: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -65,6 +70,20 @@ export function loadConfig(env: Env = process.env): Config {
       env,
       'AFFILIATE_MIRROR_WORKER_CONCURRENCY',
       DEFAULT_WORKER_CONCURRENCY,
+      1,
+      64,
+    ),
+    syncIntervalMs: readInteger(
+      env,
+      'AFFILIATE_MIRROR_SYNC_INTERVAL_MS',
+      DEFAULT_SYNC_INTERVAL_MS,
+      0,
+      3_600_000,
+    ),
+    syncConcurrency: readInteger(
+      env,
+      'AFFILIATE_MIRROR_SYNC_CONCURRENCY',
+      DEFAULT_SYNC_CONCURRENCY,
       1,
       64,
     ),

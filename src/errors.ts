@@ -12,6 +12,7 @@ export const errorCatalogue = {
   AFFILIATE_NOT_FOUND: { status: 404, title: 'No such affiliate.' },
   CONNECTOR_NOT_FOUND: { status: 404, title: 'No such connector for the affiliates you can see.' },
   EXECUTION_NOT_FOUND: { status: 404, title: 'No such execution for the affiliates you can see.' },
+  EVENT_NOT_FOUND: { status: 404, title: 'No such event for this affiliate.' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route.' },
   CONNECTOR_DISABLED: { status: 409, title: 'The connector is disabled; enable it first.' },
   BODY_MALFORMED: { status: 400, title: 'The request body is not valid JSON.' },
@@ -24,6 +25,18 @@ export const errorCatalogue = {
   CONNECTION_TEST_FAILED: { status: 400, title: 'The destination database could not be used.' },
   DESTINATION_ENGINE_UNSUPPORTED: { status: 400, title: 'This destination engine cannot be used.' },
   DESTINATION_FAILED: { status: 502, title: 'The destination database reported an error.' },
+  RECONCILIATION_FAILED: {
+    status: 500,
+    title: 'The destination does not hold what was read from the source.',
+  },
+  CHUNK_ALREADY_COMMITTED: { status: 409, title: 'This chunk was already committed.' },
+  SYNC_CURSOR_MOVED: { status: 409, title: 'Another writer moved the sync cursor.' },
+  EXECUTION_FINISHED: { status: 409, title: 'The execution has already ended.' },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 409,
+    title: 'This Idempotency-Key was used for a different request.',
+  },
+  EXECUTION_CANCELLED: { status: 409, title: 'The execution was cancelled.' },
   CONFIG_INVALID: { status: 500, title: 'The service configuration is not valid.' },
   SECRET_KEY_MISMATCH: { status: 500, title: 'A stored password cannot be decrypted.' },
   INTERNAL: { status: 500, title: 'Internal error.' },
@@ -37,10 +50,18 @@ export interface FieldProblem {
   message: string;
 }
 
+/**
+ * What a failure means for a retry: `transient` (try again soon), `unreachable` (bad
+ * credentials or a host that does not resolve: retrying soon only hammers the customer's
+ * server), or `permanent` (retrying cannot help). Each destination engine decides by its codes.
+ */
+export type RetryClass = 'transient' | 'unreachable' | 'permanent';
+
 export interface AppErrorOptions {
   cause?: unknown;
   fields?: FieldProblem[];
   sqlState?: string;
+  retryClass?: RetryClass;
 }
 
 /**
@@ -53,6 +74,7 @@ export class AppError extends Error {
   readonly fields: FieldProblem[];
   /** The SQLSTATE a database gave for this failure, kept so that retries can choose by code. */
   readonly sqlState?: string;
+  readonly retryClass: RetryClass;
 
   constructor(code: ErrorCode, detail?: string, options?: AppErrorOptions) {
     super(detail ?? errorCatalogue[code].title, { cause: options?.cause });
@@ -61,6 +83,7 @@ export class AppError extends Error {
     this.status = errorCatalogue[code].status;
     this.fields = options?.fields ?? [];
     if (options?.sqlState) this.sqlState = options.sqlState;
+    this.retryClass = options?.retryClass ?? 'permanent';
   }
 
   /** A 400 that names the field at fault and what would be valid. */

@@ -4,6 +4,8 @@ import type PgBoss from 'pg-boss';
 import { buildServer } from './api/server.ts';
 import type { Config } from './config.ts';
 import { loadPasswordCipher } from './crypto/password-cipher.ts';
+import { startLiveSync } from './engine/live-sync-scheduler.ts';
+import { startReaper } from './engine/reaper.ts';
 import { startQueue } from './engine/reload-queue.ts';
 import { startWorker } from './engine/worker.ts';
 import type { Logger } from './logger.ts';

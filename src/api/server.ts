@@ -5,6 +5,7 @@ import { AppError } from '../errors.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { registerConnectionTestRoutes } from './connection-test-routes.ts';
 import { registerConnectorRoutes } from './connectors-routes.ts';
+import { registerEventRoutes } from './events-routes.ts';
 import { registerExecutionRoutes } from './executions-routes.ts';
 import { handleError } from './problem.ts';
 import { registerReloadRoutes } from './reload-routes.ts';
@@ -66,5 +67,6 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerConnectionTestRoutes(app, deps);
   registerReloadRoutes(app, deps);
   registerExecutionRoutes(app, deps);
+  registerEventRoutes(app, deps);
   return app;
 }

@@ -37,6 +37,52 @@ export type CopyTextStream = Readable;
 export interface ReplaceResult {
   rowsWritten: number;
   rowsDeleted: number;
+  /** Rows of the affiliate in the range after the load, counted by the destination itself. */
+  rowsInRange: number;
+}
+
+/**
+ * Identifies one chunk of one execution. The destination records it in the chunk's own
+ * transaction and refuses it a second time (CHUNK_ALREADY_COMMITTED).
+ */
+export interface ChunkMark {
+  executionId: string;
+  chunkIndex: number;
+  workerId: string;
+  /**
+   * Resolves with the number of rows the source sent once its stream has ended. The destination
+   * compares it with what the range holds before committing (RECONCILIATION_FAILED otherwise).
+   */
+  sourceRowCount: Promise<number>;
+}
+
+/**
+ * A position in the platform store's change stream: changes are ordered by the writing
+ * transaction's id, then by their sequence number. Both are 64-bit, kept as decimal strings.
+ */
+export interface ChangeCursor {
+  xid: string;
+  seq: string;
+}
+
+export const START_OF_CHANGES: ChangeCursor = { xid: '0', seq: '0' };
+
+/** Changes of one table after `from` up to and including `to`. */
+export interface ChangeBatch {
+  /** The cursor the batch continues from; a destination whose cursor differs refuses it. */
+  from: ChangeCursor;
+  to: ChangeCursor;
+  /** Current versions of changed rows, COPY text in catalogue order (with `change_seq`). */
+  rows: CopyTextStream;
+  /** Rows deleted at the source, with the change that deleted them. */
+  deletions: Array<{ id: string; changeSeq: string }>;
+}
+
+export interface ApplyResult {
+  rowsRead: number;
+  /** Rows inserted or replaced by a newer version. */
+  rowsWritten: number;
+  rowsDeleted: number;
 }
 
 export interface MergeResult {
@@ -66,6 +112,7 @@ export interface Destination {
     affiliateId: number,
     range: TimeRange,
     rows: CopyTextStream,
+    mark: ChunkMark,
   ): Promise<ReplaceResult>;
 
   /**
@@ -76,7 +123,21 @@ export interface Destination {
     table: MirrorTable,
     affiliateId: number,
     rows: CopyTextStream,
+    mark: ChunkMark,
   ): Promise<MergeResult>;
+
+  /** The chunks of an execution that are committed here, for resuming after a crash. */
+  committedChunks(executionId: string): Promise<Set<number>>;
+
+  /** How far the continuous mirror of this table has got; undefined before its first batch. */
+  readCursor(table: MirrorTable, affiliateId: number): Promise<ChangeCursor | undefined>;
+
+  /**
+   * In one transaction: upserts `rows` where the mirror holds no row or an older version
+   * (lower `change_seq`), deletes rows older than their deletion, and moves the cursor to
+   * `batch.to`. Refuses the batch (SYNC_CURSOR_MOVED) when the cursor is not at `batch.from`.
+   */
+  applyChanges(table: MirrorTable, affiliateId: number, batch: ChangeBatch): Promise<ApplyResult>;
 
   close(): Promise<void>;
 }

@@ -1,25 +1,28 @@
 import type pg from 'pg';
 
 import type { PasswordCipher } from '../crypto/password-cipher.ts';
-import type { Destination, TimeRange } from '../destinations/destination.ts';
+import type { Destination } from '../destinations/destination.ts';
 import { openDestination } from '../destinations/open-destination.ts';
 import { AppError, asError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { allTables, dimensionTables, eventTables, type EventDataType } from '../mirror/tables.ts';
-import { scrubSecrets } from '../secret.ts';
-import { getConnector } from '../store/connectors-store.ts';
+import { allTables } from '../mirror/tables.ts';
+import { scrubSecrets, type Secret } from '../secret.ts';
+import { getConnector, markConnectorBroken } from '../store/connectors-store.ts';
 import {
+  beat,
   committedChunks,
   finishExecution,
   getExecution,
+  isCancelRequested,
   recordChunk,
   startExecution,
-  type ChunkCounts,
+  type ExecutionOutcome,
   type ExecutionRecord,
 } from '../store/executions-store.ts';
-import { readDimensionRows, readEventRows } from '../store/source-rows.ts';
+import { planChunks, type Chunk } from './chunk-plan.ts';
 import { connectionSettings } from './connector-settings.ts';
-import { parseInstant, planDailyChunks } from './reload-window.ts';
+import { withRetries } from './retry.ts';
+import { workerId } from './worker-identity.ts';
 
 export interface RunnerDeps {
   pool: pg.Pool;
@@ -27,78 +30,45 @@ export interface RunnerDeps {
   logger: Logger;
 }
 
-/** One unit of work: one destination transaction, recorded once it has committed. */
-interface Chunk {
-  label: string;
-  run(destination: Destination): Promise<ChunkCounts>;
-}
+export const HEARTBEAT_INTERVAL_MS = 5_000;
 
-function eventChunks(deps: RunnerDeps, execution: ExecutionRecord): Chunk[] {
-  const table = eventTables[execution.dataType as EventDataType];
-  const from = parseInstant(execution.windowFrom!, 'from')!.micros;
-  const toExclusive = parseInstant(execution.windowTo!, 'to')!.micros + 1n;
+/** Bad credentials or an unknown host: the connector rests this long before the next try. */
+const BROKEN_CONNECTOR_PAUSE_SECONDS = 300;
 
-  return planDailyChunks(from, toExclusive).map((range: TimeRange) => ({
-    label: `${table.name} ${range.from}..${range.toExclusive}`,
-    run: async (destination) => {
-      const started = Date.now();
-      const source = await readEventRows(deps.pool, table, execution.affiliateId, range);
-      const result = await destination.replaceRange(
-        table,
-        execution.affiliateId,
-        range,
-        source.stream,
-      );
-      const rowsRead = await source.rowCount;
-      return {
-        tableName: table.name,
-        rangeFrom: range.from,
-        rangeTo: range.toExclusive,
-        rowsRead,
-        rowsWritten: result.rowsWritten,
-        rowsInserted: 0,
-        rowsUpdated: 0,
-        rowsDeleted: result.rowsDeleted,
-        durationMs: Date.now() - started,
-      };
-    },
-  }));
-}
+class Cancelled extends Error {}
 
-function dimensionChunks(deps: RunnerDeps, execution: ExecutionRecord): Chunk[] {
-  return dimensionTables.map((table) => ({
-    label: table.name,
-    run: async (destination) => {
-      const started = Date.now();
-      const source = await readDimensionRows(deps.pool, table, execution.affiliateId);
-      const result = await destination.mergeDimension(table, execution.affiliateId, source.stream);
-      const rowsRead = await source.rowCount;
-      return {
-        tableName: table.name,
-        rangeFrom: null,
-        rangeTo: null,
-        rowsRead,
-        rowsWritten: result.rowsWritten,
-        rowsInserted: result.inserted,
-        rowsUpdated: result.updated,
-        rowsDeleted: result.deleted,
-        durationMs: Date.now() - started,
-      };
-    },
-  }));
-}
+/** The execution was taken over by another worker (ours stopped beating for too long). */
+class LostOwnership extends Error {}
 
 /**
- * A chunk is only recorded when the destination holds exactly what was read: a mismatch fails
- * the execution instead of letting it end "succeeded" with rows missing.
+ * Chunks committed at the destination are authoritative: a worker that died after a commit
+ * but before its bookkeeping in the platform store still has its chunk counted as done.
  */
-function reconcile(counts: ChunkCounts, label: string): void {
-  if (counts.rowsWritten !== counts.rowsRead) {
-    throw new AppError(
-      'DESTINATION_FAILED',
-      `Chunk ${label}: read ${counts.rowsRead} rows from the source but the destination took ${counts.rowsWritten}.`,
-    );
-  }
+async function doneChunks(deps: RunnerDeps, destination: Destination, executionId: string) {
+  const [atDestination, recorded] = await Promise.all([
+    destination.committedChunks(executionId),
+    committedChunks(deps.pool, executionId),
+  ]);
+  return new Set([...atDestination, ...recorded]);
+}
+
+async function runChunk(
+  deps: RunnerDeps,
+  execution: ExecutionRecord,
+  chunk: Chunk,
+  destination: Destination,
+  log: Logger,
+) {
+  const counts = await withRetries(`chunk ${chunk.label}`, log, () =>
+    chunk.run(destination, workerId),
+  );
+  await recordChunk(deps.pool, execution.id, chunk.index, counts);
+
+  const rowsPerSecond = Math.round((counts.rowsWritten * 1000) / Math.max(counts.durationMs, 1));
+  log.info(
+    { chunk: chunk.index + 1, range: chunk.label, ...counts, rowsPerSecond },
+    'chunk committed',
+  );
 }
 
 async function runChunks(
@@ -107,39 +77,66 @@ async function runChunks(
   destination: Destination,
   log: Logger,
 ) {
-  const chunks =
-    execution.dataType === 'dimensions'
-      ? dimensionChunks(deps, execution)
-      : eventChunks(deps, execution);
-  await startExecution(deps.pool, execution.id, chunks.length);
-  const done = await committedChunks(deps.pool, execution.id);
+  const chunks = planChunks(deps.pool, execution);
+  if (!(await startExecution(deps.pool, execution.id, workerId, chunks.length)))
+    throw new Cancelled();
+
+  const done = await doneChunks(deps, destination, execution.id);
   if (done.size > 0)
-    log.info({ committed: done.size, total: chunks.length }, 'resuming after committed chunks');
+    log.info({ committed: done.size, total: chunks.length }, 'resuming after the committed chunks');
 
-  for (const [index, chunk] of chunks.entries()) {
-    if (done.has(index)) continue;
+  for (const chunk of chunks) {
+    if (done.has(chunk.index)) continue;
+    if (await isCancelRequested(deps.pool, execution.id)) throw new Cancelled();
 
-    const counts = await chunk.run(destination);
-    reconcile(counts, chunk.label);
-    await recordChunk(deps.pool, execution.id, index, counts);
-
-    const rowsPerSecond = Math.round((counts.rowsWritten * 1000) / Math.max(counts.durationMs, 1));
-    log.info(
-      { chunk: `${index + 1}/${chunks.length}`, range: chunk.label, ...counts, rowsPerSecond },
-      'chunk committed',
-    );
+    if (!(await beat(deps.pool, execution.id, workerId, chunk.label))) throw new LostOwnership();
+    await runChunk(deps, execution, chunk, destination, log.child({ chunk: chunk.label }));
   }
 }
 
-function describeFailure(error: unknown, secrets: Parameters<typeof scrubSecrets>[1]) {
+/** Keeps the execution's heartbeat fresh while it runs, so no reaper takes it over. */
+function startHeartbeat(deps: RunnerDeps, executionId: string) {
+  const timer = setInterval(() => {
+    beat(deps.pool, executionId, workerId).catch((error: unknown) => {
+      deps.logger.warn({ executionId, reason: asError(error).message }, 'heartbeat failed');
+    });
+  }, HEARTBEAT_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+function outcomeOf(error: unknown, password: Secret | undefined): ExecutionOutcome {
+  if (error instanceof Cancelled) return { status: 'cancelled' };
+
   const failure = asError(error);
-  const code = failure instanceof AppError ? failure.code : 'INTERNAL';
-  return { errorCode: code, errorMessage: scrubSecrets(failure.message, secrets) };
+  const errorCode = failure instanceof AppError ? failure.code : 'INTERNAL';
+  return { status: 'failed', errorCode, errorMessage: scrubSecrets(failure.message, [password]) };
+}
+
+async function pauseBrokenConnector(
+  deps: RunnerDeps,
+  execution: ExecutionRecord,
+  error: unknown,
+  log: Logger,
+) {
+  if (!(error instanceof AppError) || error.retryClass !== 'unreachable') return;
+
+  await markConnectorBroken(
+    deps.pool,
+    execution.connectorId,
+    BROKEN_CONNECTOR_PAUSE_SECONDS,
+    error.message,
+  );
+  log.warn(
+    { pauseSeconds: BROKEN_CONNECTOR_PAUSE_SECONDS },
+    'connector marked broken: credentials or host',
+  );
 }
 
 /**
- * Runs (or resumes) one execution to its end and records the outcome. Failures end the
- * execution as "failed" with a secret-free reason; they are not rethrown.
+ * Runs (or resumes) one execution to its end and records the outcome: `succeeded`,
+ * `cancelled` at a chunk boundary, or `failed` with a secret-free reason. Never throws for a
+ * failure of the execution itself. The caller holds the connector's writer lock.
  */
 export async function runExecution(deps: RunnerDeps, executionId: string): Promise<void> {
   const execution = await getExecution(deps.pool, executionId);
@@ -149,25 +146,30 @@ export async function runExecution(deps: RunnerDeps, executionId: string): Promi
     executionId,
     connectorId: execution.connectorId,
     dataType: execution.dataType,
+    workerId,
   });
-  const connector = await getConnector(deps.pool, execution.connectorId);
+  const stopHeartbeat = startHeartbeat(deps, executionId);
   let destination: Destination | undefined;
-  let settings: ReturnType<typeof connectionSettings> | undefined;
+  let password: Secret | undefined;
 
   try {
+    const connector = await getConnector(deps.pool, execution.connectorId);
     if (!connector)
       throw new AppError(
         'CONNECTOR_NOT_FOUND',
         'The connector was deleted before the execution ran.',
       );
-    settings = connectionSettings(connector, deps.cipher);
+    const settings = connectionSettings(connector, deps.cipher);
+    password = settings.password;
     log.info(
       { window: { from: execution.windowFrom, to: execution.windowTo } },
       'execution started',
     );
 
     destination = openDestination(settings, log);
-    await destination.ensureTables(allTables);
+    await withRetries('creating the mirror tables', log, () =>
+      destination!.ensureTables(allTables),
+    );
     await runChunks(deps, execution, destination, log);
 
     await finishExecution(deps.pool, executionId, { status: 'succeeded' });
@@ -177,10 +179,20 @@ export async function runExecution(deps: RunnerDeps, executionId: string): Promi
       'execution succeeded',
     );
   } catch (error: unknown) {
-    const failure = describeFailure(error, [settings?.password]);
-    log.error(failure, 'execution failed');
-    await finishExecution(deps.pool, executionId, { status: 'failed', ...failure });
+    if (error instanceof LostOwnership) {
+      log.warn('execution taken over by another worker; this one stops without recording an end');
+      return;
+    }
+    const outcome = outcomeOf(error, password);
+    if (outcome.status === 'failed') {
+      log.error({ errorCode: outcome.errorCode, reason: outcome.errorMessage }, 'execution failed');
+      await pauseBrokenConnector(deps, execution, error, log);
+    } else {
+      log.info('execution cancelled at a chunk boundary');
+    }
+    await finishExecution(deps.pool, executionId, outcome);
   } finally {
+    stopHeartbeat();
     await destination?.close().catch(() => undefined);
   }
 }

@@ -1,11 +1,16 @@
 import type PgBoss from 'pg-boss';
 
 import { asError } from '../errors.ts';
-import { tryLockConnector } from './connector-lock.ts';
+import { getExecution } from '../store/executions-store.ts';
+import { tryLockConnector, type ConnectorLock } from './connector-lock.ts';
 import { runExecution, type RunnerDeps } from './execution-runner.ts';
 import { enqueueReload, RELOAD_QUEUE, type ReloadJob } from './reload-queue.ts';
+import { workerId } from './worker-identity.ts';
 
-/** How long a reload waits before trying again when its connector is busy. */
+/** How long a reload waits for its connector (a live sync step ends well within this). */
+const LOCK_WAIT_MS = 30_000;
+const LOCK_POLL_MS = 250;
+/** When the connector stays busy (another reload), the job is put back for this long. */
 const BUSY_CONNECTOR_RETRY_SECONDS = 5;
 const POLLING_INTERVAL_SECONDS = 1;
 
@@ -13,22 +18,49 @@ export interface WorkerOptions {
   concurrency: number;
 }
 
+async function waitForConnectorLock(
+  deps: RunnerDeps,
+  connectorId: number,
+): Promise<ConnectorLock | undefined> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  while (Date.now() < deadline) {
+    const lock = await tryLockConnector(deps.pool, connectorId);
+    if (lock) return lock;
+    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  }
+  return undefined;
+}
+
+/** A job for an execution another live worker runs is a duplicate (a queue retry): drop it. */
+async function ownedElsewhere(deps: RunnerDeps, executionId: string) {
+  const execution = await getExecution(deps.pool, executionId);
+  if (!execution || !['queued', 'running'].includes(execution.status)) return true;
+  return (
+    execution.status === 'running' && execution.workerId !== null && execution.workerId !== workerId
+  );
+}
+
+async function requeue(boss: PgBoss, deps: RunnerDeps, job: ReloadJob) {
+  const client = await deps.pool.connect();
+  try {
+    await enqueueReload(boss, client, job, BUSY_CONNECTOR_RETRY_SECONDS);
+  } finally {
+    client.release();
+  }
+}
+
 /**
- * Takes reload jobs from the queue. A job whose connector is already being written by another
- * execution is put back with a short delay, so one connector never has two writers.
+ * Runs one reload job under its connector's writer lock, so that a connector never has two
+ * writers: a live sync step finishes first, another reload makes this one wait its turn.
  */
 async function handleJob(boss: PgBoss, deps: RunnerDeps, job: PgBoss.Job<ReloadJob>) {
   const { executionId, connectorId } = job.data;
-  const lock = await tryLockConnector(deps.pool, connectorId);
+  if (await ownedElsewhere(deps, executionId)) return;
 
+  const lock = await waitForConnectorLock(deps, connectorId);
   if (!lock) {
-    deps.logger.info({ executionId, connectorId }, 'connector busy; execution waits its turn');
-    const client = await deps.pool.connect();
-    try {
-      await enqueueReload(boss, client, job.data, BUSY_CONNECTOR_RETRY_SECONDS);
-    } finally {
-      client.release();
-    }
+    deps.logger.info({ executionId, connectorId }, 'connector busy; the reload waits its turn');
+    await requeue(boss, deps, job.data);
     return;
   }
 
@@ -46,11 +78,14 @@ export async function startWorker(boss: PgBoss, deps: RunnerDeps, options: Worke
     await boss.work<ReloadJob>(RELOAD_QUEUE, workOptions, async (jobs) => {
       for (const job of jobs) {
         await handleJob(boss, deps, job).catch((error: unknown) => {
-          deps.logger.error({ jobId: job.id, err: asError(error).message }, 'reload job crashed');
+          deps.logger.error(
+            { jobId: job.id, reason: asError(error).message },
+            'reload job crashed',
+          );
           throw error;
         });
       }
     });
   }
-  deps.logger.info({ concurrency: options.concurrency }, 'worker started');
+  deps.logger.info({ concurrency: options.concurrency, workerId }, 'worker started');
 }

@@ -30,6 +30,12 @@ const key: Column[] = [
 
 const occurredAt: Column = { name: 'occurred_at', type: 'timestamptz', nullable: false };
 
+/**
+ * The platform-store change that last wrote the row. The continuous mirror never replaces a
+ * mirror row with one of a lower `change_seq`, so an older version cannot overwrite a newer one.
+ */
+const changeSeq: Column = { name: 'change_seq', type: 'bigint', nullable: false };
+
 function optional(name: string, type: ColumnType = 'text'): Column {
   return { name, type, nullable: true };
 }
@@ -50,6 +56,7 @@ export const eventTables: Record<EventDataType, MirrorTable> = {
       optional('os'),
       optional('user_agent'),
       optional('referrer'),
+      changeSeq,
     ],
   },
   conversions: {
@@ -65,6 +72,7 @@ export const eventTables: Record<EventDataType, MirrorTable> = {
       optional('status'),
       optional('amount', 'money'),
       optional('currency'),
+      changeSeq,
     ],
   },
   pageviews: {
@@ -80,23 +88,34 @@ export const eventTables: Record<EventDataType, MirrorTable> = {
       optional('bytes', 'bigint'),
       optional('referrer'),
       optional('user_agent'),
+      changeSeq,
     ],
   },
 };
 
 export const dimensionTables: MirrorTable[] = [
-  { name: 'brands', kind: 'dimension', columns: [...key, optional('name')] },
+  { name: 'brands', kind: 'dimension', columns: [...key, optional('name'), changeSeq] },
   {
     name: 'programs',
     kind: 'dimension',
-    columns: [...key, optional('name'), optional('brand_id')],
+    columns: [...key, optional('name'), optional('brand_id'), changeSeq],
   },
-  { name: 'accounts', kind: 'dimension', columns: [...key, optional('name'), optional('email')] },
-  { name: 'traffic_sources', kind: 'dimension', columns: [...key, optional('name')] },
+  {
+    name: 'accounts',
+    kind: 'dimension',
+    columns: [...key, optional('name'), optional('email'), changeSeq],
+  },
+  { name: 'traffic_sources', kind: 'dimension', columns: [...key, optional('name'), changeSeq] },
   {
     name: 'links',
     kind: 'dimension',
-    columns: [...key, optional('url'), optional('program_id'), optional('traffic_source_id')],
+    columns: [
+      ...key,
+      optional('url'),
+      optional('program_id'),
+      optional('traffic_source_id'),
+      changeSeq,
+    ],
   },
 ];
 

@@ -15,15 +15,21 @@ export interface ConnectorRecord {
   passwordEncrypted: Buffer;
   useSsl: boolean;
   enabled: boolean;
+  brokenUntil: Date | null;
+  brokenReason: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type ConnectorFields = Omit<ConnectorRecord, 'id' | 'createdAt' | 'updatedAt'>;
+export type ConnectorFields = Omit<
+  ConnectorRecord,
+  'id' | 'createdAt' | 'updatedAt' | 'brokenUntil' | 'brokenReason'
+>;
 
 const CONNECTOR_COLUMNS = `
   id, affiliate_id AS "affiliateId", engine, host, port, database, schema, username,
   password_encrypted AS "passwordEncrypted", use_ssl AS "useSsl", enabled,
+  broken_until AS "brokenUntil", broken_reason AS "brokenReason",
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 const SELECT_CONNECTOR = `SELECT ${CONNECTOR_COLUMNS} FROM connectors`;
@@ -54,7 +60,7 @@ export async function updateConnector(pool: pg.Pool, id: number, fields: Connect
   await pool.query(
     `UPDATE connectors SET affiliate_id = $2, engine = $3, host = $4, port = $5, database = $6,
             schema = $7, username = $8, password_encrypted = $9, use_ssl = $10, enabled = $11,
-            updated_at = now()
+            broken_until = NULL, broken_reason = NULL, updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL`,
     [
       id,
@@ -101,4 +107,34 @@ export async function deleteConnector(pool: pg.Pool, id: number): Promise<void> 
     'UPDATE connectors SET deleted_at = now(), enabled = false WHERE id = $1 AND deleted_at IS NULL',
     [id],
   );
+}
+
+/**
+ * Rests a connector whose credentials or host are wrong: live sync skips it until then, and
+ * its status says why. Saving the connector again (PUT) clears it.
+ */
+export async function markConnectorBroken(
+  pool: pg.Pool,
+  id: number,
+  pauseSeconds: number,
+  reason: string,
+): Promise<void> {
+  await pool.query(
+    `UPDATE connectors SET broken_until = now() + make_interval(secs => $2), broken_reason = $3
+      WHERE id = $1`,
+    [id, pauseSeconds, reason],
+  );
+}
+
+/** Enabled connectors that are not resting, with no reload queued or running. */
+export async function connectorsDueForSync(pool: pg.Pool) {
+  const result = await pool.query<ConnectorRecord>(
+    `${SELECT_CONNECTOR} c
+      WHERE deleted_at IS NULL AND enabled
+        AND (broken_until IS NULL OR broken_until < now())
+        AND NOT EXISTS (SELECT 1 FROM executions e
+                         WHERE e.connector_id = c.id AND e.status IN ('queued', 'running'))
+      ORDER BY id`,
+  );
+  return result.rows;
 }

@@ -20,6 +20,11 @@ export interface ExecutionRecord {
   rowsDeleted: number;
   errorCode: string | null;
   errorMessage: string | null;
+  currentChunk: string | null;
+  workerId: string | null;
+  attempts: number;
+  cancelRequestedAt: Date | null;
+  heartbeatAt: Date | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -36,6 +41,7 @@ export interface ChunkCounts {
   rowsUpdated: number;
   rowsDeleted: number;
   durationMs: number;
+  workerId: string;
 }
 
 const MICROSECOND_ISO = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
@@ -48,6 +54,8 @@ const SELECT_EXECUTION = `
          rows_read AS "rowsRead", rows_written AS "rowsWritten", rows_inserted AS "rowsInserted",
          rows_updated AS "rowsUpdated", rows_deleted AS "rowsDeleted",
          error_code AS "errorCode", error_message AS "errorMessage",
+         current_chunk AS "currentChunk", worker_id AS "workerId", attempts,
+         cancel_requested_at AS "cancelRequestedAt", heartbeat_at AS "heartbeatAt",
          created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"
     FROM executions`;
 
@@ -89,17 +97,80 @@ export async function listExecutions(pool: pg.Pool, connectorId: number, limit: 
 }
 
 /**
- * Moves a queued (or interrupted running) execution to running. Returns false when it has
- * already ended, so a redelivered job never runs a finished execution again.
+ * Moves a queued (or interrupted running) execution to running under this worker. Returns
+ * false when it has ended meanwhile (finished, cancelled), so it is never run again.
  */
-export async function startExecution(pool: pg.Pool, id: string, chunksTotal: number) {
+export async function startExecution(
+  pool: pg.Pool,
+  id: string,
+  workerId: string,
+  chunksTotal: number,
+) {
   const result = await pool.query(
-    `UPDATE executions SET status = 'running', chunks_total = $2,
+    `UPDATE executions SET status = 'running', chunks_total = $2, worker_id = $3,
+            heartbeat_at = now(), attempts = attempts + 1,
             started_at = coalesce(started_at, now()), updated_at = now()
       WHERE id = $1 AND status IN ('queued', 'running')`,
-    [id, chunksTotal],
+    [id, chunksTotal, workerId],
   );
   return result.rowCount === 1;
+}
+
+/** Proof of life, every few seconds while an execution runs; false once it is not ours. */
+export async function beat(pool: pg.Pool, id: string, workerId: string, currentChunk?: string) {
+  const result = await pool.query(
+    `UPDATE executions SET heartbeat_at = now(), current_chunk = coalesce($3, current_chunk)
+      WHERE id = $1 AND worker_id = $2 AND status = 'running'`,
+    [id, workerId, currentChunk ?? null],
+  );
+  return result.rowCount === 1;
+}
+
+export async function isCancelRequested(pool: pg.Pool, id: string): Promise<boolean> {
+  const result = await pool.query<{ requested: boolean }>(
+    `SELECT cancel_requested_at IS NOT NULL OR status = 'cancelled' AS requested
+       FROM executions WHERE id = $1`,
+    [id],
+  );
+  return result.rows[0]?.requested ?? true;
+}
+
+/**
+ * Asks an execution to stop. A queued one is cancelled at once; a running one stops at its next
+ * chunk boundary. Returns the status it had, or undefined when there is no such execution.
+ */
+export async function requestCancel(pool: pg.Pool, id: string) {
+  const result = await pool.query<{ status: ExecutionStatus }>(
+    `UPDATE executions SET
+            cancel_requested_at = coalesce(cancel_requested_at, now()),
+            status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+            finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+            updated_at = now()
+      WHERE id = $1 AND status IN ('queued', 'running')
+      RETURNING status`,
+    [id],
+  );
+  return result.rows[0]?.status;
+}
+
+/**
+ * Running executions whose worker stopped beating: it died or lost the store. Each one found is
+ * marked as taken over (fresh heartbeat, no worker) in the same statement, so that two
+ * reapers never both restart it.
+ */
+export async function takeOverStale(pool: pg.Pool, staleAfterSeconds: number) {
+  const result = await pool.query<{ id: string; connectorId: number; workerId: string | null }>(
+    `WITH stale AS (
+       SELECT id, worker_id FROM executions
+        WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1)
+        FOR UPDATE SKIP LOCKED
+     )
+     UPDATE executions e SET heartbeat_at = now(), worker_id = NULL
+       FROM stale WHERE e.id = stale.id
+     RETURNING e.id, e.connector_id AS "connectorId", stale.worker_id AS "workerId"`,
+    [staleAfterSeconds],
+  );
+  return result.rows;
 }
 
 /** Indexes of the chunks already committed, so a resumed execution skips them. */
@@ -119,8 +190,9 @@ export async function recordChunk(pool: pg.Pool, id: string, index: number, coun
   await pool.query(
     `WITH chunk AS (
        INSERT INTO execution_chunks (execution_id, chunk_index, table_name, range_from, range_to,
-              rows_read, rows_written, rows_inserted, rows_updated, rows_deleted, duration_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+              rows_read, rows_written, rows_inserted, rows_updated, rows_deleted, duration_ms,
+              worker_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (execution_id, chunk_index) DO NOTHING
        RETURNING *
      )
@@ -142,18 +214,19 @@ export async function recordChunk(pool: pg.Pool, id: string, index: number, coun
       counts.rowsUpdated,
       counts.rowsDeleted,
       counts.durationMs,
+      counts.workerId,
     ],
   );
 }
 
-export async function finishExecution(
-  pool: pg.Pool,
-  id: string,
-  outcome: { status: 'succeeded' } | { status: 'failed'; errorCode: string; errorMessage: string },
-) {
+export type ExecutionOutcome =
+  | { status: 'succeeded' | 'cancelled' }
+  | { status: 'failed'; errorCode: string; errorMessage: string };
+
+export async function finishExecution(pool: pg.Pool, id: string, outcome: ExecutionOutcome) {
   await pool.query(
     `UPDATE executions SET status = $2, error_code = $3, error_message = $4,
-            finished_at = now(), updated_at = now()
+            finished_at = now(), updated_at = now(), current_chunk = NULL
       WHERE id = $1 AND status IN ('queued', 'running')`,
     [
       id,

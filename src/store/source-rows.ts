@@ -15,7 +15,7 @@ import { quoteIdentifier, quoteList } from '../sql/postgres-identifiers.ts';
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
-function checkedAffiliateId(affiliateId: number): number {
+export function checkedAffiliateId(affiliateId: number): number {
   if (!Number.isInteger(affiliateId))
     throw new Error(`affiliate id ${affiliateId} is not an integer`);
   return affiliateId;
@@ -33,22 +33,38 @@ export interface SourceRows {
   rowCount: Promise<number>;
 }
 
-async function copyOut(pool: pg.Pool, query: string): Promise<SourceRows> {
+export async function copyOut(pool: pg.Pool, query: string): Promise<SourceRows> {
   const client = await pool.connect();
   // Fixed output settings: the destination must read exactly the instants we wrote out.
   await client.query(`SET datestyle = 'ISO, YMD'; SET timezone = 'UTC'`);
   const source = client.query(copyTo(query));
   const stream = new PassThrough();
 
+  let released = false;
+  const release = (error?: Error) => {
+    if (released) return;
+    released = true;
+    client.release(error);
+  };
+
   const rowCount = new Promise<number>((resolve, reject) => {
     source.on('error', (error: Error) => {
-      client.release(error);
+      release(error);
       stream.destroy(error);
       reject(error);
     });
     source.on('end', () => {
-      client.release();
+      release();
       resolve(source.rowCount);
+    });
+    // The destination gave up before reading everything: stop the COPY and drop the
+    // connection (it is mid-COPY, so it cannot be reused).
+    stream.on('close', () => {
+      if (released) return;
+      const abandoned = new Error('the destination stopped reading the source rows');
+      source.destroy(abandoned);
+      release(abandoned);
+      reject(abandoned);
     });
   });
   rowCount.catch(() => undefined);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 
 import type pg from 'pg';
 
-export const policies = ['AccountAdmin', 'AccountUser'] as const;
+export const policies = ['AccountAdmin', 'AccountUser', 'TrackingWriter'] as const;
 export type Policy = (typeof policies)[number];
 
 const TOKEN_PREFIX = 'amk_';

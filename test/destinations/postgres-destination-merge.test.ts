@@ -2,13 +2,31 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 
 import type { Destination } from '../../src/destinations/destination.ts';
-import { dimensionTables } from '../../src/mirror/tables.ts';
-import { destinationTestDatabase, line, rowsOf } from './postgres-destination-support.ts';
+import { dimensionTables, type MirrorTable } from '../../src/mirror/tables.ts';
+import {
+  chunkMark,
+  destinationTestDatabase,
+  rowLine,
+  rowsOf,
+} from './postgres-destination-support.ts';
 
 const brands = dimensionTables.find((table) => table.name === 'brands')!;
 const programs = dimensionTables.find((table) => table.name === 'programs')!;
 
 const { admin, open } = await destinationTestDatabase('postgres_destination_merge');
+
+function brand(affiliateId: number, id: string, name: string | null): string {
+  return rowLine(brands, { affiliate_id: affiliateId, id, name });
+}
+
+function program(affiliateId: number, id: string, name: string, brandId: string | null): string {
+  return rowLine(programs, { affiliate_id: affiliateId, id, name, brand_id: brandId });
+}
+
+/** Merges `lines` as one chunk of its own, whose source sent exactly those lines. */
+function merge(destination: Destination, table: MirrorTable, affiliateId: number, lines: string[]) {
+  return destination.mergeDimension(table, affiliateId, rowsOf(lines), chunkMark(lines.length));
+}
 
 describe('mergeDimension', () => {
   const schema = 'merge_dimension';
@@ -20,24 +38,24 @@ describe('mergeDimension', () => {
   });
 
   it('reports inserted, updated and deleted rows, and 0/0/0 for an identical merge', async () => {
-    const first = [line([3, 'b1', 'Alpha']), line([3, 'b2', 'Beta']), line([3, 'b3', null])];
-    assert.deepEqual(await destination.mergeDimension(brands, 3, rowsOf(first)), {
+    const first = [brand(3, 'b1', 'Alpha'), brand(3, 'b2', 'Beta'), brand(3, 'b3', null)];
+    assert.deepEqual(await merge(destination, brands, 3, first), {
       rowsWritten: 3,
       inserted: 3,
       updated: 0,
       deleted: 0,
     });
 
-    await admin.query(`INSERT INTO ${schema}.brands VALUES (4, 'b1', 'Other affiliate')`);
-    const second = [line([3, 'b1', 'Alpha']), line([3, 'b2', 'Beta 2']), line([3, 'b4', 'New'])];
-    assert.deepEqual(await destination.mergeDimension(brands, 3, rowsOf(second)), {
+    await admin.query(`INSERT INTO ${schema}.brands VALUES (4, 'b1', 'Other affiliate', 1)`);
+    const second = [brand(3, 'b1', 'Alpha'), brand(3, 'b2', 'Beta 2'), brand(3, 'b4', 'New')];
+    assert.deepEqual(await merge(destination, brands, 3, second), {
       rowsWritten: 3,
       inserted: 1,
       updated: 1,
       deleted: 1,
     });
 
-    assert.deepEqual(await destination.mergeDimension(brands, 3, rowsOf(second)), {
+    assert.deepEqual(await merge(destination, brands, 3, second), {
       rowsWritten: 3,
       inserted: 0,
       updated: 0,
@@ -56,24 +74,20 @@ describe('mergeDimension', () => {
   });
 
   it('counts a change from a value to NULL as an update', async () => {
-    await destination.mergeDimension(programs, 5, rowsOf([line([5, 'p1', 'Prog', 'b1'])]));
+    await merge(destination, programs, 5, [program(5, 'p1', 'Prog', 'b1')]);
 
-    const result = await destination.mergeDimension(
-      programs,
-      5,
-      rowsOf([line([5, 'p1', 'Prog', null])]),
-    );
+    const result = await merge(destination, programs, 5, [program(5, 'p1', 'Prog', null)]);
 
     assert.deepEqual(result, { rowsWritten: 1, inserted: 0, updated: 1, deleted: 0 });
   });
 
   it('lets two merges of the same table run at once without deadlocking', async () => {
-    const rows = (affiliate: number) =>
-      rowsOf(Array.from({ length: 200 }, (_, i) => line([affiliate, `b${i}`, `Brand ${i}`])));
+    const lines = (affiliate: number) =>
+      Array.from({ length: 200 }, (_, i) => brand(affiliate, `b${i}`, `Brand ${i}`));
 
     const results = await Promise.all([
-      destination.mergeDimension(brands, 10, rows(10)),
-      open({ schema }).mergeDimension(brands, 11, rows(11)),
+      merge(destination, brands, 10, lines(10)),
+      merge(open({ schema }), brands, 11, lines(11)),
     ]);
 
     assert.deepEqual(

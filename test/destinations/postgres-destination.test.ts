@@ -11,8 +11,9 @@ import {
 } from '../../src/mirror/tables.ts';
 import {
   assertFails,
+  chunkMark,
   destinationTestDatabase,
-  line,
+  rowLine,
   rowsOf,
 } from './postgres-destination-support.ts';
 
@@ -31,9 +32,9 @@ const informationSchemaTypes: Record<ColumnType, string> = {
   boolean: 'boolean',
 };
 
-/** A clicks row with every optional column NULL. */
+/** A clicks row with every optional column NULL and change_seq 1. */
 function click(affiliateId: number, id: string, occurredAt: string): string {
-  return line([affiliateId, id, occurredAt, ...Array<null>(clicks.columns.length - 3).fill(null)]);
+  return rowLine(clicks, { affiliate_id: affiliateId, id, occurred_at: occurredAt });
 }
 
 async function clickRows(schema: string): Promise<Array<{ affiliate: number; id: string }>> {
@@ -81,8 +82,10 @@ describe('ensureTables', () => {
 
     const stored = await admin.query<{ table: string; column: string; type: string; null: string }>(
       `SELECT table_name AS table, column_name AS column, data_type AS type, is_nullable AS null
-         FROM information_schema.columns WHERE table_schema = 'all_tables'
+         FROM information_schema.columns
+        WHERE table_schema = 'all_tables' AND table_name = ANY($1::text[])
         ORDER BY table_name, ordinal_position`,
+      [allTables.map((table) => table.name)],
     );
     const expected = allTables
       .flatMap((table) =>
@@ -104,7 +107,9 @@ describe('ensureTables', () => {
 
     const indexes = await admin.query<{ table: string; definition: string }>(
       `SELECT tablename AS table, indexdef AS definition
-         FROM pg_indexes WHERE schemaname = 'keys_check' ORDER BY tablename, indexname`,
+         FROM pg_indexes
+        WHERE schemaname = 'keys_check' AND tablename IN ('brands', 'clicks')
+        ORDER BY tablename, indexname`,
     );
     const definitions = indexes.rows.map((row) => `${row.table}: ${row.definition}`);
 
@@ -117,8 +122,8 @@ describe('ensureTables', () => {
   it('is idempotent and keeps the rows already there', async () => {
     const destination = open({ schema: 'idempotent' });
     await destination.ensureTables([clicks]);
-    await admin.query(`INSERT INTO idempotent.clicks (affiliate_id, id, occurred_at)
-      VALUES (1, 'c1', '2017-11-07T00:00:00Z')`);
+    await admin.query(`INSERT INTO idempotent.clicks (affiliate_id, id, occurred_at, change_seq)
+      VALUES (1, 'c1', '2017-11-07T00:00:00Z', 1)`);
 
     await destination.ensureTables([clicks]);
     await destination.ensureTables([clicks, brands]);
@@ -126,7 +131,7 @@ describe('ensureTables', () => {
     assert.deepEqual(await clickRows('idempotent'), [{ affiliate: 1, id: 'c1' }]);
   });
 
-  it('lets two workers create the same tables at the same time', async () => {
+  it('lets two workers create the same tables, and the bookkeeping, at the same time', async () => {
     const first = open({ schema: 'concurrent' });
     const second = open({ schema: 'concurrent' });
 
@@ -135,10 +140,14 @@ describe('ensureTables', () => {
       second.ensureTables([clicks, brands]),
     ]);
 
-    const tables = await admin.query(
-      `SELECT 1 FROM information_schema.tables WHERE table_schema = 'concurrent'`,
+    const tables = await admin.query<{ name: string }>(
+      `SELECT table_name AS name FROM information_schema.tables
+        WHERE table_schema = 'concurrent' ORDER BY table_name`,
     );
-    assert.equal(tables.rowCount, 2);
+    assert.deepEqual(
+      tables.rows.map((row) => row.name),
+      ['_mirror_chunks', '_mirror_cursors', 'brands', 'clicks'],
+    );
   });
 });
 
@@ -154,19 +163,21 @@ describe('replaceRange', () => {
 
   async function seed(): Promise<void> {
     await admin.query(`TRUNCATE ${schema}.clicks`);
+    const lines = [
+      click(7, 'before', '2017-11-06T23:59:59.999999Z'),
+      click(7, 'at-from', '2017-11-07T00:00:00.000000Z'),
+      click(7, 'inside', '2017-11-07T12:00:00.000000Z'),
+      click(7, 'at-end', '2017-11-08T00:00:00.000000Z'),
+    ];
     await destination.replaceRange(
       clicks,
       7,
       { from: '2017-11-01T00:00:00Z', toExclusive: '2017-12-01T00:00:00Z' },
-      rowsOf([
-        click(7, 'before', '2017-11-06T23:59:59.999999Z'),
-        click(7, 'at-from', '2017-11-07T00:00:00.000000Z'),
-        click(7, 'inside', '2017-11-07T12:00:00.000000Z'),
-        click(7, 'at-end', '2017-11-08T00:00:00.000000Z'),
-      ]),
+      rowsOf(lines),
+      chunkMark(lines.length),
     );
-    await admin.query(`INSERT INTO ${schema}.clicks (affiliate_id, id, occurred_at)
-      VALUES (8, 'other-affiliate', '2017-11-07T12:00:00Z')`);
+    await admin.query(`INSERT INTO ${schema}.clicks (affiliate_id, id, occurred_at, change_seq)
+      VALUES (8, 'other-affiliate', '2017-11-07T12:00:00Z', 1)`);
   }
 
   it('deletes only the affiliate rows in the half-open range and loads the new rows', async () => {
@@ -180,9 +191,10 @@ describe('replaceRange', () => {
         click(7, 'new-1', '2017-11-07T00:00:00.000000Z'),
         click(7, 'new-2', '2017-11-07T23:59:59.999999Z'),
       ]),
+      chunkMark(2),
     );
 
-    assert.deepEqual(result, { rowsDeleted: 2, rowsWritten: 2 });
+    assert.deepEqual(result, { rowsDeleted: 2, rowsWritten: 2, rowsInRange: 2 });
     assert.deepEqual(await clickRows(schema), [
       { affiliate: 7, id: 'at-end' },
       { affiliate: 7, id: 'before' },
@@ -200,6 +212,7 @@ describe('replaceRange', () => {
       7,
       range,
       rowsOf([click(7, 'micro', '2017-11-07T10:11:12.345678Z')]),
+      chunkMark(1),
     );
 
     const stored = await admin.query<{ at: string }>(
@@ -219,6 +232,7 @@ describe('replaceRange', () => {
         7,
         range,
         rowsOf([click(7, 'good', '2017-11-07T01:00:00Z'), click(7, 'bad', 'not-a-time')]),
+        chunkMark(2),
       ),
       'DESTINATION_FAILED',
     );
@@ -246,7 +260,7 @@ describe('replaceRange', () => {
     }
 
     const error = await assertFails(
-      destination.replaceRange(clicks, 7, range, Readable.from(longSource())),
+      destination.replaceRange(clicks, 7, range, Readable.from(longSource()), chunkMark(total)),
       'DESTINATION_FAILED',
     );
 
@@ -267,7 +281,7 @@ describe('replaceRange', () => {
     }
 
     const error = await destination
-      .replaceRange(clicks, 7, range, Readable.from(failingSource()))
+      .replaceRange(clicks, 7, range, Readable.from(failingSource()), chunkMark(1))
       .then(
         () => undefined,
         (failure: unknown) => failure,
@@ -284,7 +298,7 @@ describe('replaceRange', () => {
     const rows = new Readable({ read: () => undefined });
     rows.destroy(sourceFailure);
 
-    const error = await destination.replaceRange(clicks, 7, range, rows).then(
+    const error = await destination.replaceRange(clicks, 7, range, rows, chunkMark(0)).then(
       () => undefined,
       (failure: unknown) => failure,
     );
@@ -297,11 +311,20 @@ describe('replaceRange', () => {
     await seed();
     const rowsBefore = await clickRows(schema);
 
+    const mark = chunkMark(0);
+
     await assertFails(
-      destination.replaceRange(clicks, 7, { ...range, toExclusive: '2017-11-08' }, rowsOf([])),
+      destination.replaceRange(
+        clicks,
+        7,
+        { ...range, toExclusive: '2017-11-08' },
+        rowsOf([]),
+        mark,
+      ),
       'VALIDATION_FAILED',
     );
 
     assert.deepEqual(await clickRows(schema), rowsBefore);
+    assert.deepEqual(await destination.committedChunks(mark.executionId), new Set());
   });
 });

@@ -21,7 +21,7 @@ export interface ApiResponse {
  */
 export async function startTestService(
   label: string,
-  options: { worker?: boolean; logStream?: NodeJS.WritableStream } = {},
+  options: { worker?: boolean; logStream?: NodeJS.WritableStream; liveSync?: boolean } = {},
 ) {
   const store = await createTestStore(label, { dropAfterTests: false });
   const config = loadConfig({
@@ -29,6 +29,9 @@ export async function startTestService(
     AFFILIATE_MIRROR_SECRET_KEY: randomBytes(32).toString('base64'),
     AFFILIATE_MIRROR_LOG_FORMAT: 'json',
     AFFILIATE_MIRROR_WORKER_CONCURRENCY: '2',
+    // Reload tests watch one execution at a time; the continuous mirror is switched on by
+    // the tests that are about it.
+    AFFILIATE_MIRROR_SYNC_INTERVAL_MS: options.liveSync ? '500' : '0',
   });
   const logger = createLogger({
     level: options.logStream ? 'debug' : (process.env.TEST_LOG_LEVEL ?? 'silent'),

@@ -1,7 +1,9 @@
 import type { PoolClient } from 'pg';
 
+import { AppError } from '../../errors.ts';
 import type { ColumnType, MirrorTable } from '../../mirror/tables.ts';
 import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
+import { bookkeepingDdl, CHUNKS_TABLE, CURSORS_TABLE } from './bookkeeping.ts';
 
 /**
  * How each catalogue type is stored. `timestamptz` keeps microseconds, as the source does;
@@ -105,5 +107,47 @@ export async function createMissingTables(
     const index = createIndexSql(schema, table);
     if (index) await client.query(index);
   }
-  return missing.map((table) => table.name);
+
+  const present = tables.filter((table) => existing.has(table.name));
+  const added = await addMissingColumns(client, schema, present);
+  await createMissingBookkeeping(client, schema, existing);
+  return [...missing.map((table) => table.name), ...added];
+}
+
+async function createMissingBookkeeping(client: PoolClient, schema: string, existing: Set<string>) {
+  if (existing.has(CHUNKS_TABLE) && existing.has(CURSORS_TABLE)) return;
+  for (const statement of bookkeepingDdl(schema)) await client.query(statement);
+}
+
+/**
+ * Columns added to the layout after a mirror table was created are added to it. A missing
+ * NOT NULL column gets a default where one is meaningful (`change_seq` 0: older than any
+ * change); a missing key column cannot be repaired and fails with the table and column named.
+ */
+async function addMissingColumns(client: PoolClient, schema: string, tables: MirrorTable[]) {
+  const added: string[] = [];
+  for (const table of tables) {
+    const result = await client.query<{ name: string }>(
+      `SELECT column_name AS name FROM information_schema.columns
+        WHERE table_schema = $1 AND table_name = $2`,
+      [schema, table.name],
+    );
+    const present = new Set(result.rows.map((row) => row.name));
+
+    for (const column of table.columns.filter((c) => !present.has(c.name))) {
+      if (!column.nullable && column.name !== 'change_seq') {
+        throw new AppError(
+          'DESTINATION_FAILED',
+          `mirror table ${schema}.${table.name} has no column ${column.name}; it cannot be added to existing rows. Drop the table to have it recreated and reloaded.`,
+        );
+      }
+      const type = postgresTypes[column.type];
+      const fill = column.nullable ? '' : ' NOT NULL DEFAULT 0';
+      await client.query(
+        `ALTER TABLE ${qualifiedName(schema, table.name)} ADD COLUMN ${quoteIdentifier(column.name)} ${type}${fill}`,
+      );
+      added.push(`${table.name}.${column.name}`);
+    }
+  }
+  return added;
 }

@@ -1,4 +1,4 @@
-import { AppError, asError, type ErrorCode } from '../../errors.ts';
+import { AppError, asError, type ErrorCode, type RetryClass } from '../../errors.ts';
 import { scrubSecrets, type Secret } from '../../secret.ts';
 import type { ConnectionSettings } from '../destination.ts';
 import { sqlStateOf } from './connection.ts';
@@ -14,6 +14,31 @@ const NETWORK_FAILURES: Record<string, string> = {
 };
 
 const DNS_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * SQLSTATEs worth retrying: connection problems (class 08), serialization failures and
+ * deadlocks, insufficient resources (53), operator intervention such as a restart (57P0x),
+ * a lock not available now, and system errors (58).
+ */
+const TRANSIENT_SQLSTATE = /^(08...|40001|40P01|53...|57P0[1-5]|55P03|58...)$/;
+/** Wrong password, unknown role, role not allowed to log in. */
+const CREDENTIAL_SQLSTATE = /^(28000|28P01)$/;
+
+/** How a failure of this engine should be retried, by SQLSTATE or by Node's network code. */
+export function retryClassOf(error: DriverError): RetryClass {
+  const code = typeof error.code === 'string' ? error.code : '';
+  const sqlState = sqlStateOf(error);
+
+  if (sqlState) {
+    if (CREDENTIAL_SQLSTATE.test(sqlState)) return 'unreachable';
+    return TRANSIENT_SQLSTATE.test(sqlState) ? 'transient' : 'permanent';
+  }
+  if (DNS_FAILURES.has(code)) return 'unreachable';
+  if (code in NETWORK_FAILURES) return 'transient';
+  // pg reports a connection that died mid-query or could not be opened in time without a code.
+  if (/connection terminated|timeout|Connection ended/i.test(error.message)) return 'transient';
+  return 'permanent';
+}
 
 interface DriverError {
   code?: unknown;
@@ -65,7 +90,7 @@ function toAppError(
   const error = asError(failure) as DriverError & Error;
   const sqlState = sqlStateOf(error);
   const detail = scrubSecrets(describe(error, sqlState), [password]);
-  return new AppError(code, detail, { cause: error, sqlState });
+  return new AppError(code, detail, { cause: error, sqlState, retryClass: retryClassOf(error) });
 }
 
 /**

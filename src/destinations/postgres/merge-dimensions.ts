@@ -1,8 +1,10 @@
 import type { PoolClient } from 'pg';
 
 import { columnNames, type MirrorTable } from '../../mirror/tables.ts';
-import type { CopyTextStream, MergeResult } from '../destination.ts';
+import type { ChunkMark, CopyTextStream, MergeResult } from '../destination.ts';
+import { claimChunk } from './bookkeeping.ts';
 import { copyRows } from './copy-rows.ts';
+import { reconcile } from './replace-range.ts';
 import { columnDefinitions } from './ddl.ts';
 import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
 
@@ -56,8 +58,10 @@ export async function mergeDimension(
   table: MirrorTable,
   affiliateId: number,
   rows: CopyTextStream,
+  mark: ChunkMark,
 ): Promise<MergeResult> {
   const target = qualifiedName(schema, table.name);
+  await claimChunk(client, schema, mark);
 
   // Self-conflicting but open to readers: two merges of one table take turns instead of
   // deadlocking on each other's rows, and customers can keep querying meanwhile.
@@ -74,6 +78,12 @@ export async function mergeDimension(
     [affiliateId],
   );
   const deleted = await client.query(deleteMissingSql(target), [affiliateId]);
+
+  const held = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${target} WHERE affiliate_id = $1`,
+    [affiliateId],
+  );
+  await reconcile(Number(held.rows[0]!.n), await mark.sourceRowCount, table.name);
 
   const counts = upserted.rows[0] ?? { inserted: 0, updated: 0 };
   return { rowsWritten, ...counts, deleted: deleted.rowCount ?? 0 };

@@ -5,6 +5,10 @@ import type pg from 'pg';
 import type { Logger } from '../../logger.ts';
 import type { MirrorTable } from '../../mirror/tables.ts';
 import type {
+  ApplyResult,
+  ChangeBatch,
+  ChangeCursor,
+  ChunkMark,
   ConnectionSettings,
   CopyTextStream,
   Destination,
@@ -12,6 +16,8 @@ import type {
   ReplaceResult,
   TimeRange,
 } from '../destination.ts';
+import { applyChanges } from './apply-changes.ts';
+import { committedChunks, readCursor } from './bookkeeping.ts';
 import { createPool, describeConnection, inTransaction } from './connection.ts';
 import { testConnection } from './connection-test.ts';
 import { SourceRowsFailure } from './copy-rows.ts';
@@ -65,6 +71,7 @@ export class PostgresDestination implements Destination {
     affiliateId: number,
     range: TimeRange,
     rows: CopyTextStream,
+    mark: ChunkMark,
   ): Promise<ReplaceResult> {
     try {
       checkRange(range);
@@ -76,7 +83,7 @@ export class PostgresDestination implements Destination {
     const window = `[${range.from}, ${range.toExclusive})`;
     const doing = `replacing ${table.name} of affiliate ${affiliateId} in ${window}`;
     const result = await this.#run(doing, rows, (client) =>
-      replaceRange(client, this.#settings.schema, table, affiliateId, range, rows),
+      replaceRange(client, this.#settings.schema, table, affiliateId, range, rows, mark),
     );
 
     this.#logger.debug({ table: table.name, affiliateId, ...range, ...result }, 'range replaced');
@@ -87,14 +94,38 @@ export class PostgresDestination implements Destination {
     table: MirrorTable,
     affiliateId: number,
     rows: CopyTextStream,
+    mark: ChunkMark,
   ): Promise<MergeResult> {
     const doing = `merging ${table.name} of affiliate ${affiliateId}`;
     const result = await this.#run(doing, rows, (client) =>
-      mergeDimension(client, this.#settings.schema, table, affiliateId, rows),
+      mergeDimension(client, this.#settings.schema, table, affiliateId, rows, mark),
     );
 
     this.#logger.debug({ table: table.name, affiliateId, ...result }, 'dimension merged');
     return result;
+  }
+
+  async committedChunks(executionId: string): Promise<Set<number>> {
+    return this.#run('reading committed chunks', undefined, (client) =>
+      committedChunks(client, this.#settings.schema, executionId),
+    );
+  }
+
+  async readCursor(table: MirrorTable, affiliateId: number): Promise<ChangeCursor | undefined> {
+    return this.#run(`reading the ${table.name} cursor`, undefined, (client) =>
+      readCursor(client, this.#settings.schema, affiliateId, table.name),
+    );
+  }
+
+  async applyChanges(
+    table: MirrorTable,
+    affiliateId: number,
+    batch: ChangeBatch,
+  ): Promise<ApplyResult> {
+    const doing = `applying ${table.name} changes of affiliate ${affiliateId}`;
+    return this.#run(doing, batch.rows, (client) =>
+      applyChanges(client, this.#settings.schema, table, affiliateId, batch),
+    );
   }
 
   /** Ends the pool; calling it again is harmless. */

@@ -2,7 +2,8 @@ import type { PoolClient } from 'pg';
 
 import { AppError } from '../../errors.ts';
 import type { MirrorTable } from '../../mirror/tables.ts';
-import type { CopyTextStream, ReplaceResult, TimeRange } from '../destination.ts';
+import type { ChunkMark, CopyTextStream, ReplaceResult, TimeRange } from '../destination.ts';
+import { claimChunk } from './bookkeeping.ts';
 import { copyRows } from './copy-rows.ts';
 import { qualifiedName } from '../../sql/postgres-identifiers.ts';
 
@@ -41,15 +42,37 @@ export async function replaceRange(
   affiliateId: number,
   range: TimeRange,
   rows: CopyTextStream,
+  mark: ChunkMark,
 ): Promise<ReplaceResult> {
   const target = qualifiedName(schema, table.name);
+  const inRange = `affiliate_id = $1 AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz`;
+  const values = [affiliateId, range.from, range.toExclusive];
 
-  const deleted = await client.query(
-    `DELETE FROM ${target}
-      WHERE affiliate_id = $1 AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz`,
-    [affiliateId, range.from, range.toExclusive],
-  );
-
+  await claimChunk(client, schema, mark);
+  const deleted = await client.query(`DELETE FROM ${target} WHERE ${inRange}`, values);
   const rowsWritten = await copyRows(client, target, table, rows);
-  return { rowsDeleted: deleted.rowCount ?? 0, rowsWritten };
+
+  const counted = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${target} WHERE ${inRange}`,
+    values,
+  );
+  const rowsInRange = Number(counted.rows[0]!.n);
+  await reconcile(
+    rowsInRange,
+    await mark.sourceRowCount,
+    `${table.name} [${range.from}, ${range.toExclusive})`,
+  );
+  return { rowsDeleted: deleted.rowCount ?? 0, rowsWritten, rowsInRange };
+}
+
+/**
+ * The last check before commit: the destination holds exactly as many rows as the source
+ * sent. A mismatch rolls the chunk back and fails the execution; it never ends "succeeded".
+ */
+export async function reconcile(held: number, sent: number, what: string): Promise<void> {
+  if (held === sent) return;
+  throw new AppError(
+    'RECONCILIATION_FAILED',
+    `${what}: the source sent ${sent} rows but the destination holds ${held}; nothing was committed.`,
+  );
 }

@@ -1,0 +1,98 @@
+import type pg from 'pg';
+
+import type { Destination, TimeRange } from '../destinations/destination.ts';
+import { dimensionTables, eventTables, type EventDataType } from '../mirror/tables.ts';
+import type { ChunkCounts, ExecutionRecord } from '../store/executions-store.ts';
+import { readDimensionRows, readEventRows } from '../store/source-rows.ts';
+import { parseInstant, planDailyChunks } from './reload-window.ts';
+
+/** One unit of work of an execution: one destination transaction. */
+export interface Chunk {
+  index: number;
+  label: string;
+  run(destination: Destination, workerId: string): Promise<ChunkCounts>;
+}
+
+function eventChunks(pool: pg.Pool, execution: ExecutionRecord): Chunk[] {
+  const table = eventTables[execution.dataType as EventDataType];
+  const from = parseInstant(execution.windowFrom!, 'from')!.micros;
+  const toExclusive = parseInstant(execution.windowTo!, 'to')!.micros + 1n;
+
+  return planDailyChunks(from, toExclusive).map((range: TimeRange, index) => ({
+    index,
+    label: `${table.name} ${range.from}..${range.toExclusive}`,
+    run: async (destination, workerId) => {
+      const started = Date.now();
+      const source = await readEventRows(pool, table, execution.affiliateId, range);
+      const mark = {
+        executionId: execution.id,
+        chunkIndex: index,
+        workerId,
+        sourceRowCount: source.rowCount,
+      };
+      const result = await destination.replaceRange(
+        table,
+        execution.affiliateId,
+        range,
+        source.stream,
+        mark,
+      );
+
+      return {
+        tableName: table.name,
+        rangeFrom: range.from,
+        rangeTo: range.toExclusive,
+        rowsRead: await source.rowCount,
+        rowsWritten: result.rowsWritten,
+        rowsInserted: 0,
+        rowsUpdated: 0,
+        rowsDeleted: result.rowsDeleted,
+        durationMs: Date.now() - started,
+        workerId,
+      };
+    },
+  }));
+}
+
+function dimensionChunks(pool: pg.Pool, execution: ExecutionRecord): Chunk[] {
+  return dimensionTables.map((table, index) => ({
+    index,
+    label: table.name,
+    run: async (destination, workerId) => {
+      const started = Date.now();
+      const source = await readDimensionRows(pool, table, execution.affiliateId);
+      const mark = {
+        executionId: execution.id,
+        chunkIndex: index,
+        workerId,
+        sourceRowCount: source.rowCount,
+      };
+      const result = await destination.mergeDimension(
+        table,
+        execution.affiliateId,
+        source.stream,
+        mark,
+      );
+
+      return {
+        tableName: table.name,
+        rangeFrom: null,
+        rangeTo: null,
+        rowsRead: await source.rowCount,
+        rowsWritten: result.rowsWritten,
+        rowsInserted: result.inserted,
+        rowsUpdated: result.updated,
+        rowsDeleted: result.deleted,
+        durationMs: Date.now() - started,
+        workerId,
+      };
+    },
+  }));
+}
+
+/** Event reloads are one chunk per UTC day of the window; the dimension merge one per table. */
+export function planChunks(pool: pg.Pool, execution: ExecutionRecord): Chunk[] {
+  return execution.dataType === 'dimensions'
+    ? dimensionChunks(pool, execution)
+    : eventChunks(pool, execution);
+}

@@ -1,0 +1,134 @@
+import type pg from 'pg';
+
+import type { PasswordCipher } from '../crypto/password-cipher.ts';
+import {
+  START_OF_CHANGES,
+  type ChangeCursor,
+  type Destination,
+} from '../destinations/destination.ts';
+import { openDestination } from '../destinations/open-destination.ts';
+import { AppError, asError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { allTables, type MirrorTable } from '../mirror/tables.ts';
+import { scrubSecrets } from '../secret.ts';
+import {
+  changeHorizon,
+  nextBatchEnd,
+  readChangedRows,
+  readDeletions,
+} from '../store/change-rows.ts';
+import { markConnectorBroken, type ConnectorRecord } from '../store/connectors-store.ts';
+import { recordSyncFailure, recordSyncProgress } from '../store/sync-state-store.ts';
+import { connectionSettings } from './connector-settings.ts';
+
+/** Changes per destination transaction. */
+export const SYNC_BATCH_CHANGES = 50_000;
+/**
+ * Each table of a step stops starting new batches after this, so that a large backlog in one
+ * table does not starve the others, and a queued reload does not wait long for the lock.
+ */
+const TABLE_BUDGET_MS = 3_000;
+const BROKEN_CONNECTOR_PAUSE_SECONDS = 300;
+
+export interface LiveSyncDeps {
+  pool: pg.Pool;
+  cipher: PasswordCipher;
+  logger: Logger;
+}
+
+interface TableStep {
+  deps: LiveSyncDeps;
+  connector: ConnectorRecord;
+  destination: Destination;
+  horizon: string;
+  log: Logger;
+}
+
+/** Applies the table's changes batch by batch, each batch one destination transaction. */
+async function syncTable(step: TableStep, table: MirrorTable) {
+  const { deps, connector, destination } = step;
+  let from: ChangeCursor =
+    (await destination.readCursor(table, connector.affiliateId)) ?? START_OF_CHANGES;
+  const deadline = Date.now() + TABLE_BUDGET_MS;
+
+  while (Date.now() < deadline) {
+    const to = await nextBatchEnd(
+      deps.pool,
+      table,
+      connector.affiliateId,
+      from,
+      step.horizon,
+      SYNC_BATCH_CHANGES,
+    );
+    if (!to) {
+      await recordSyncProgress(deps.pool, connector.id, table.name, from, true);
+      return;
+    }
+
+    const rows = await readChangedRows(deps.pool, table, connector.affiliateId, from, to);
+    const deletions = await readDeletions(deps.pool, table, connector.affiliateId, from, to);
+    const result = await destination.applyChanges(table, connector.affiliateId, {
+      from,
+      to,
+      rows: rows.stream,
+      deletions,
+    });
+
+    await recordSyncProgress(deps.pool, connector.id, table.name, to, false);
+    step.log.info({ table: table.name, cursorSeq: to.seq, ...result }, 'changes applied');
+    from = to;
+  }
+}
+
+async function recordFailure(
+  deps: LiveSyncDeps,
+  connector: ConnectorRecord,
+  table: string,
+  error: unknown,
+  log: Logger,
+) {
+  const failure = asError(error);
+  const code = failure instanceof AppError ? failure.code : 'INTERNAL';
+  const message = scrubSecrets(failure.message, []);
+  await recordSyncFailure(deps.pool, connector.id, table, code, message);
+
+  if (failure instanceof AppError && failure.retryClass === 'unreachable') {
+    await markConnectorBroken(deps.pool, connector.id, BROKEN_CONNECTOR_PAUSE_SECONDS, message);
+    log.warn(
+      { table, reason: message },
+      'live sync: connector marked broken (credentials or host)',
+    );
+    return;
+  }
+  log.warn(
+    { table, errorCode: code, reason: message },
+    'live sync step failed; the next step retries',
+  );
+}
+
+/**
+ * One step of the continuous mirror for one connector: every table's changes since its cursor,
+ * up to the change horizon. The caller holds the connector's writer lock.
+ */
+export async function syncConnector(deps: LiveSyncDeps, connector: ConnectorRecord): Promise<void> {
+  const log = deps.logger.child({ connectorId: connector.id, affiliateId: connector.affiliateId });
+  let destination: Destination | undefined;
+  let current = 'all tables';
+
+  try {
+    const settings = connectionSettings(connector, deps.cipher);
+    destination = openDestination(settings, log);
+    await destination.ensureTables(allTables);
+
+    const horizon = await changeHorizon(deps.pool);
+    const step = { deps, connector, destination, horizon, log };
+    for (const table of allTables) {
+      current = table.name;
+      await syncTable(step, table);
+    }
+  } catch (error: unknown) {
+    await recordFailure(deps, connector, current, error, log);
+  } finally {
+    await destination?.close().catch(() => undefined);
+  }
+}
