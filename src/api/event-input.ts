@@ -63,7 +63,8 @@ export interface EventShape {
   /** `id` and `occurred_at` first, then the optional fields' columns. */
   columns: string[];
   fields: Map<string, { position: number; read: FieldReader }>;
-  knownFields: string;
+  /** Said of a field the type does not have, naming those it has. */
+  unknownFieldMessage: string;
 }
 
 const tables: Record<EventType, EventDataType> = {
@@ -74,11 +75,12 @@ const tables: Record<EventType, EventDataType> = {
 
 function shapeOf(type: EventType): EventShape {
   const fields = optionalFields[type];
+  const known = ['type', 'id', 'occurredAt', ...fields.map(([name]) => name)];
   return {
     table: tables[type],
     columns: ['id', 'occurred_at', ...fields.map(([, column]) => column)],
     fields: new Map(fields.map(([name, , read], index) => [name, { position: index + 2, read }])),
-    knownFields: ['type', 'id', 'occurredAt', ...fields.map(([name]) => name)].join(', '),
+    unknownFieldMessage: `is not a field of ${type} events (${known.join(', ')}).`,
   };
 }
 
@@ -149,30 +151,33 @@ function readType(value: unknown): EventType | Invalid {
   return new Invalid(`must be one of ${eventTypes.map((type) => `"${type}"`).join(', ')}.`);
 }
 
-/** The item's row, or the problems that keep it out. */
-function readItem(item: Record<string, unknown>, type: EventType, notes: ReadNotes) {
-  const shape = eventShapes[type];
-  const row: unknown[] = new Array<unknown>(shape.columns.length).fill(null);
-  const problems: Array<{ field: string; message: string }> = [];
-  const keep = (field: string, position: number, value: unknown) => {
-    if (value instanceof Invalid) problems.push({ field, message: value.message });
-    else row[position] = value;
-  };
+type FieldProblem = { field: string; message: string };
 
-  keep('id', 0, readId(item.id));
-  keep('occurredAt', 1, readOccurredAt(item.occurredAt));
+/** Puts a read value into its column, or notes why it was refused. */
+function keep(row: unknown[], problems: FieldProblem[], field: string, at: number, value: unknown) {
+  if (value instanceof Invalid) problems.push({ field, message: value.message });
+  else row[at] = value;
+}
+
+/** The item's row; `problems` receives what keeps it out. */
+function readItem(
+  item: Record<string, unknown>,
+  shape: EventShape,
+  notes: ReadNotes,
+  problems: FieldProblem[],
+): unknown[] {
+  const row: unknown[] = new Array<unknown>(shape.columns.length).fill(null);
+  keep(row, problems, 'id', 0, readId(item.id));
+  keep(row, problems, 'occurredAt', 1, readOccurredAt(item.occurredAt));
+
   for (const name of Object.keys(item)) {
     if (name === 'type' || name === 'id' || name === 'occurredAt') continue;
 
     const field = shape.fields.get(name);
-    if (field) keep(name, field.position, field.read(item[name], notes));
-    else
-      problems.push({
-        field: name,
-        message: `is not a field of ${type} events (${shape.knownFields}).`,
-      });
+    if (field) keep(row, problems, name, field.position, field.read(item[name], notes));
+    else problems.push({ field: name, message: shape.unknownFieldMessage });
   }
-  return { row, problems };
+  return row;
 }
 
 /**
@@ -201,7 +206,8 @@ export function parseEventBatch(body: unknown): EventBatch {
     }
 
     const notes: ReadNotes = { nulBytesStripped: 0 };
-    const { row, problems } = readItem(item as Record<string, unknown>, type, notes);
+    const problems: FieldProblem[] = [];
+    const row = readItem(item as Record<string, unknown>, eventShapes[type], notes, problems);
     if (problems.length > 0) {
       for (const problem of problems) batch.rejected.push({ index, ...problem });
       continue;

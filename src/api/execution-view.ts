@@ -6,6 +6,21 @@ function percentDone(execution: ExecutionRecord): number {
   return Math.floor((execution.chunksDone * 100) / execution.chunksTotal);
 }
 
+/** Rows per second since the execution started, and the time left at that pace. */
+function pace(execution: ExecutionRecord, now = Date.now()) {
+  if (!execution.startedAt || execution.chunksDone === 0) {
+    return { rowsPerSecond: null, etaSeconds: null };
+  }
+  const end = execution.finishedAt?.getTime() ?? now;
+  const elapsedSeconds = Math.max((end - execution.startedAt.getTime()) / 1000, 0.001);
+  const rowsPerSecond = Math.round(execution.rowsWritten / elapsedSeconds);
+
+  if (execution.status !== 'running') return { rowsPerSecond, etaSeconds: null };
+  const remainingChunks = execution.chunksTotal - execution.chunksDone;
+  const etaSeconds = Math.round((elapsedSeconds / execution.chunksDone) * remainingChunks);
+  return { rowsPerSecond, etaSeconds };
+}
+
 /** An execution as the API shows it. */
 export function executionView(execution: ExecutionRecord) {
   return {
@@ -27,7 +42,11 @@ export function executionView(execution: ExecutionRecord) {
       rowsDeleted: execution.rowsDeleted,
       rowsInserted: execution.rowsInserted,
       rowsUpdated: execution.rowsUpdated,
+      ...pace(execution),
+      currentChunk: execution.currentChunk,
     },
+    attempts: execution.attempts,
+    cancelRequested: execution.cancelRequestedAt !== null,
     error: execution.errorCode
       ? { code: execution.errorCode, message: execution.errorMessage }
       : null,
@@ -63,8 +82,13 @@ export const executionSchema = {
         rowsDeleted: counter,
         rowsInserted: counter,
         rowsUpdated: counter,
+        rowsPerSecond: { type: ['integer', 'null'] },
+        etaSeconds: { type: ['integer', 'null'] },
+        currentChunk: { type: ['string', 'null'] },
       },
     },
+    attempts: counter,
+    cancelRequested: { type: 'boolean' },
     error: {
       type: ['object', 'null'],
       properties: { code: { type: 'string' }, message: { type: 'string' } },

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { AppError } from '../errors.ts';
-import { getExecution, listExecutions } from '../store/executions-store.ts';
+import { getExecution, listExecutions, requestCancel } from '../store/executions-store.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { authenticateAdmin, canSeeAffiliate, CONNECTOR_FEATURE, requireFeature } from './auth.ts';
 import { loadManagedConnector } from './connector-access.ts';
@@ -13,8 +13,13 @@ const MAX_LIST_LIMIT = 500;
 const tags = ['executions'];
 const security = [{ ApiKey: [] }];
 const problems = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema };
+export const executionIdParams = {
+  type: 'object',
+  required: ['executionId'],
+  properties: { executionId: { type: 'string', format: 'uuid' } },
+} as const;
 
-async function loadVisibleExecution(deps: ApiDeps, request: FastifyRequest, id: string) {
+export async function loadVisibleExecution(deps: ApiDeps, request: FastifyRequest, id: string) {
   const principal = await authenticateAdmin(deps.pool, request);
   const execution = await getExecution(deps.pool, id);
 
@@ -36,11 +41,7 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ApiDeps) {
         tags,
         security,
         summary: "An execution's status, progress and outcome.",
-        params: {
-          type: 'object',
-          required: ['executionId'],
-          properties: { executionId: { type: 'string', format: 'uuid' } },
-        },
+        params: executionIdParams,
         response: { 200: executionSchema, ...problems },
       },
     },
@@ -74,6 +75,33 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ApiDeps) {
         request.query.limit ?? DEFAULT_LIST_LIMIT,
       );
       return { items: executions.map(executionView) };
+    },
+  );
+
+  app.post<{ Params: { executionId: string } }>(
+    '/v1/executions/:executionId/cancel',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Cancels a queued execution at once, or a running one at its next chunk boundary.',
+        params: executionIdParams,
+        response: { 202: executionSchema, ...problems, 409: problemSchema },
+      },
+    },
+    async (request, reply) => {
+      const execution = await loadVisibleExecution(deps, request, request.params.executionId);
+      const previous = await requestCancel(deps.pool, execution.id);
+      if (!previous) {
+        throw new AppError(
+          'EXECUTION_FINISHED',
+          `Execution ${execution.id} has already ended (${execution.status}); there is nothing to cancel.`,
+        );
+      }
+
+      request.log.info({ executionId: execution.id, previous }, 'cancel requested');
+      const updated = await getExecution(deps.pool, execution.id);
+      return reply.code(202).send(executionView(updated!));
     },
   );
 }

@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
-
 import type { FastifyInstance } from 'fastify';
 
-import { enqueueReload } from '../engine/reload-queue.ts';
 import { AppError } from '../errors.ts';
-import { insertExecution } from '../store/executions-store.ts';
+import { getExecution } from '../store/executions-store.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { loadManagedConnector } from './connector-access.ts';
 import { connectorIdParams, problemSchema } from './connector-schemas.ts';
+import { executionSchema, executionView } from './execution-view.ts';
 import { parseReloadRequest, reloadBodySchema } from './reload-request.ts';
+import { submitReload } from './reload-submission.ts';
 
 const acceptedSchema = {
   type: 'object',
@@ -24,6 +23,21 @@ const acceptedSchema = {
   },
 } as const;
 
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+function readIdempotencyKey(header: string | string[] | undefined): string | undefined {
+  const key = Array.isArray(header) ? header[0] : header;
+  if (key === undefined || key === '') return undefined;
+  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw AppError.invalidField(
+      'VALIDATION_FAILED',
+      'Idempotency-Key',
+      `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters.`,
+    );
+  }
+  return key;
+}
+
 export function registerReloadRoutes(app: FastifyInstance, deps: ApiDeps) {
   app.post<{ Params: { id: number } }>(
     '/v1/affiliates/connectors/:id/reload',
@@ -37,6 +51,7 @@ export function registerReloadRoutes(app: FastifyInstance, deps: ApiDeps) {
         params: connectorIdParams,
         body: reloadBodySchema,
         response: {
+          200: executionSchema,
           202: acceptedSchema,
           400: problemSchema,
           401: problemSchema,
@@ -59,46 +74,26 @@ export function registerReloadRoutes(app: FastifyInstance, deps: ApiDeps) {
         );
       }
 
-      const executionId = randomUUID();
-      const client = await deps.pool.connect();
-      try {
-        await client.query('BEGIN');
-        await insertExecution(client, {
-          id: executionId,
-          connectorId: connector.id,
-          affiliateId: connector.affiliateId,
-          dataType: reload.dataType,
-          windowFrom: reload.window?.from ?? null,
-          windowTo: reload.window?.to ?? null,
-        });
-        await enqueueReload(deps.boss, client, { executionId, connectorId: connector.id });
-        await client.query('COMMIT');
-      } catch (error: unknown) {
-        await client.query('ROLLBACK');
-        throw error;
-      } finally {
-        client.release();
+      const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key']);
+      const submission = await submitReload(deps, connector, reload, idempotencyKey);
+      const location = `/v1/executions/${submission.executionId}`;
+
+      if (submission.outcome !== 'queued') {
+        request.log.info({ ...submission, connectorId: connector.id }, 'reload request repeated');
+        const execution = await getExecution(deps.pool, submission.executionId);
+        return reply.code(200).header('location', location).send(executionView(execution!));
       }
 
-      request.log.info(
-        {
-          executionId,
-          connectorId: connector.id,
-          dataType: reload.dataType,
-          window: reload.window && { from: reload.window.from, to: reload.window.to },
-        },
-        'reload queued',
-      );
-      return reply
-        .code(202)
-        .header('location', `/v1/executions/${executionId}`)
-        .send({
-          executionId,
-          connectorId: connector.id,
-          dataType: reload.dataType,
-          window: reload.window ? { from: reload.window.from, to: reload.window.to } : null,
-          status: 'queued',
-        });
+      const window = reload.window && { from: reload.window.from, to: reload.window.to };
+      const logged = { executionId: submission.executionId, connectorId: connector.id };
+      request.log.info({ ...logged, dataType: reload.dataType, window }, 'reload queued');
+      return reply.code(202).header('location', location).send({
+        executionId: submission.executionId,
+        connectorId: connector.id,
+        dataType: reload.dataType,
+        window,
+        status: 'queued',
+      });
     },
   );
 }

@@ -4,8 +4,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AppError } from '../errors.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { registerConnectionTestRoutes } from './connection-test-routes.ts';
+import { registerConnectorStatusRoute } from './connector-status-route.ts';
 import { registerConnectorRoutes } from './connectors-routes.ts';
 import { registerEventRoutes } from './events-routes.ts';
+import { registerExecutionEventsRoute } from './execution-events-route.ts';
 import { registerExecutionRoutes } from './executions-routes.ts';
 import { handleError } from './problem.ts';
 import { registerReloadRoutes } from './reload-routes.ts';
@@ -65,8 +67,10 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerHealthRoute(app, deps);
   registerConnectorRoutes(app, deps);
   registerConnectionTestRoutes(app, deps);
+  registerConnectorStatusRoute(app, deps);
   registerReloadRoutes(app, deps);
   registerExecutionRoutes(app, deps);
+  registerExecutionEventsRoute(app, deps);
   registerEventRoutes(app, deps);
   return app;
 }

@@ -70,7 +70,8 @@ export interface NewExecution {
 
 export async function insertExecution(db: pg.Pool | pg.PoolClient, execution: NewExecution) {
   await db.query(
-    `INSERT INTO executions (id, connector_id, affiliate_id, data_type, window_from, window_to, status)
+    `INSERT INTO executions (id, connector_id, affiliate_id, data_type, window_from, window_to,
+                             status)
      VALUES ($1, $2, $3, $4, $5, $6, 'queued')`,
     [
       execution.id,
@@ -83,6 +84,45 @@ export async function insertExecution(db: pg.Pool | pg.PoolClient, execution: Ne
   );
 }
 
+/** The execution a connector's Idempotency-Key was answered with, and its request's hash. */
+export async function findByIdempotencyKey(db: pg.PoolClient, connectorId: number, key: string) {
+  const result = await db.query<{ id: string; requestHash: string }>(
+    `SELECT execution_id AS id, request_hash AS "requestHash" FROM idempotency_keys
+      WHERE connector_id = $1 AND key = $2`,
+    [connectorId, key],
+  );
+  return result.rows[0];
+}
+
+export async function rememberIdempotencyKey(
+  db: pg.PoolClient,
+  entry: { connectorId: number; key: string; requestHash: string; executionId: string },
+) {
+  await db.query(
+    `INSERT INTO idempotency_keys (connector_id, key, request_hash, execution_id)
+     VALUES ($1, $2, $3, $4)`,
+    [entry.connectorId, entry.key, entry.requestHash, entry.executionId],
+  );
+}
+
+/** A queued or running execution doing exactly this reload, not being cancelled. */
+export async function findActiveIdentical(
+  db: pg.PoolClient,
+  connectorId: number,
+  reload: { dataType: string; windowFrom: string | null; windowTo: string | null },
+) {
+  const result = await db.query<{ id: string }>(
+    `SELECT id FROM executions
+      WHERE connector_id = $1 AND data_type = $2 AND status IN ('queued', 'running')
+        AND cancel_requested_at IS NULL
+        AND window_from IS NOT DISTINCT FROM $3::timestamptz
+        AND window_to IS NOT DISTINCT FROM $4::timestamptz
+      ORDER BY created_at LIMIT 1`,
+    [connectorId, reload.dataType, reload.windowFrom, reload.windowTo],
+  );
+  return result.rows[0]?.id;
+}
+
 export async function getExecution(pool: pg.Pool, id: string) {
   const result = await pool.query<ExecutionRecord>(`${SELECT_EXECUTION} WHERE id = $1`, [id]);
   return result.rows[0];
@@ -92,6 +132,15 @@ export async function listExecutions(pool: pg.Pool, connectorId: number, limit: 
   const result = await pool.query<ExecutionRecord>(
     `${SELECT_EXECUTION} WHERE connector_id = $1 ORDER BY created_at DESC, id LIMIT $2`,
     [connectorId, limit],
+  );
+  return result.rows;
+}
+
+export async function listActiveExecutions(pool: pg.Pool, connectorId: number) {
+  const result = await pool.query<ExecutionRecord>(
+    `${SELECT_EXECUTION} WHERE connector_id = $1 AND status IN ('queued', 'running')
+      ORDER BY created_at`,
+    [connectorId],
   );
   return result.rows;
 }

@@ -22,7 +22,12 @@ const WRONG_PASSWORD = 'Hunter2-Wrong-Password-xyz';
 describe('secrets never appear in responses, logs or errors', () => {
   test('a Secret prints as [redacted] in JSON, strings and inspect', () => {
     const secret = new Secret('s3cret-value');
-    const printed = [JSON.stringify({ secret }), String(secret), secret.toString(), inspect({ secret })];
+    const printed = [
+      JSON.stringify({ secret }),
+      String(secret),
+      secret.toString(),
+      inspect({ secret }),
+    ];
 
     for (const text of printed) assert.ok(!text.includes('s3cret-value'), text);
     assert.equal(secret.reveal(), 's3cret-value');

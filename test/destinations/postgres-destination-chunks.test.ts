@@ -119,7 +119,7 @@ describe('chunk claims', () => {
     const reason: unknown = refused[0]!.reason;
     assert.ok(reason instanceof AppError, String(reason));
     assert.equal(reason.code, 'CHUNK_ALREADY_COMMITTED');
-    const winner = outcomes[0]!.status === 'fulfilled' ? 'one' : 'two';
+    const winner = outcomes[0].status === 'fulfilled' ? 'one' : 'two';
     assert.deepEqual(await stored('clicks'), [`${winner}-1`, `${winner}-2`]);
   });
 });
@@ -132,7 +132,7 @@ describe('reconciliation', () => {
     await destination.ensureTables([clicks, brands]);
   });
 
-  it('rolls back a range whose row count differs from the source and keeps the old rows', async () => {
+  it('rolls back a range not holding the row count the source sent and keeps old rows', async () => {
     await replace(destination, ['old-1', 'old-2'], chunkMark(2));
     const mark = chunkMark(3);
 

@@ -45,7 +45,9 @@ export function describeConnection(settings: ConnectionSettings): string {
 
 /** The SQLSTATE of a server error; undefined for network and other client-side errors. */
 export function sqlStateOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  // Node's system errors carry the failed call; their codes can look like one (EPIPE).
+  if (typeof syscall === 'string') return undefined;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 

@@ -74,11 +74,18 @@ ALTER TABLE executions
   ADD COLUMN heartbeat_at timestamptz,
   ADD COLUMN attempts integer NOT NULL DEFAULT 0,
   ADD COLUMN cancel_requested_at timestamptz,
-  ADD COLUMN idempotency_key text,
-  ADD COLUMN request_hash text,
   ADD COLUMN current_chunk text;
-CREATE UNIQUE INDEX executions_idempotency ON executions (connector_id, idempotency_key)
-  WHERE idempotency_key IS NOT NULL;
+
+-- Reload requests sent with an Idempotency-Key, and the execution each one was answered with
+-- (a new one, or an identical one already queued or running).
+CREATE TABLE idempotency_keys (
+  connector_id bigint NOT NULL REFERENCES connectors (id) ON DELETE CASCADE,
+  key text NOT NULL,
+  request_hash text NOT NULL,
+  execution_id uuid NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (connector_id, key)
+);
 CREATE INDEX executions_active ON executions (connector_id) WHERE status IN ('queued', 'running');
 
 ALTER TABLE execution_chunks ADD COLUMN worker_id text;
