@@ -34,9 +34,11 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const cipher = await loadPasswordCipher(config, logger);
   let boss: PgBoss | undefined;
   let app: FastifyInstance | undefined;
+  const stoppers: Array<() => void | Promise<void>> = [];
 
   const stop = async () => {
     await app?.close();
+    for (const stopPart of stoppers.reverse()) await stopPart();
     await boss?.stop({ graceful: true, timeout: 30_000, wait: true });
     await store.close();
   };
@@ -44,11 +46,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
   try {
     boss = await startQueue(store.connectionString, logger);
     if (options.worker) {
-      await startWorker(
-        boss,
-        { pool: store.pool, cipher, logger },
-        { concurrency: config.workerConcurrency },
-      );
+      const deps = { pool: store.pool, cipher, logger };
+      await startWorker(boss, deps, { concurrency: config.workerConcurrency });
+      stoppers.push(startReaper(boss, deps));
+      if (config.syncIntervalMs > 0) {
+        const sync = { intervalMs: config.syncIntervalMs, concurrency: config.syncConcurrency };
+        stoppers.push(startLiveSync(deps, sync));
+      }
     }
     if (!options.api) return { store, stop } satisfies RunningService;
 

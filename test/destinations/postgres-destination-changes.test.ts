@@ -76,7 +76,7 @@ describe('applyChanges', () => {
     assert.deepEqual(await destination.readCursor(brands, 7), at(100, 2));
   });
 
-  it('replaces a row only with a newer version; an older one arriving later is ignored', async () => {
+  it('replaces a row only with a newer version; an older one coming late is ignored', async () => {
     const seeded = [brand('b1', 'Alpha', 10), brand('b2', 'Beta', 11), brand('b3', 'Gamma', 12)];
     await destination.applyChanges(brands, 7, batch(START_OF_CHANGES, at(100, 3), seeded));
 

@@ -132,7 +132,7 @@ describe('reconciliation', () => {
     await destination.ensureTables([clicks, brands]);
   });
 
-  it('rolls back a range not holding the row count the source sent and keeps old rows', async () => {
+  it('rolls back a range not holding the row count the source sent, keeping old rows', async () => {
     await replace(destination, ['old-1', 'old-2'], chunkMark(2));
     const mark = chunkMark(3);
 

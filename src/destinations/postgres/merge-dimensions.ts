@@ -83,7 +83,7 @@ export async function mergeDimension(
     `SELECT count(*) AS n FROM ${target} WHERE affiliate_id = $1`,
     [affiliateId],
   );
-  await reconcile(Number(held.rows[0]!.n), await mark.sourceRowCount, table.name);
+  reconcile(Number(held.rows[0]!.n), await mark.sourceRowCount, table.name);
 
   const counts = upserted.rows[0] ?? { inserted: 0, updated: 0 };
   return { rowsWritten, ...counts, deleted: deleted.rowCount ?? 0 };

@@ -57,7 +57,7 @@ export async function replaceRange(
     values,
   );
   const rowsInRange = Number(counted.rows[0]!.n);
-  await reconcile(
+  reconcile(
     rowsInRange,
     await mark.sourceRowCount,
     `${table.name} [${range.from}, ${range.toExclusive})`,
@@ -69,7 +69,7 @@ export async function replaceRange(
  * The last check before commit: the destination holds exactly as many rows as the source
  * sent. A mismatch rolls the chunk back and fails the execution; it never ends "succeeded".
  */
-export async function reconcile(held: number, sent: number, what: string): Promise<void> {
+export function reconcile(held: number, sent: number, what: string): void {
   if (held === sent) return;
   throw new AppError(
     'RECONCILIATION_FAILED',
