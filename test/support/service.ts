@@ -24,10 +24,14 @@ export async function startTestService(
   options: { worker?: boolean; logStream?: NodeJS.WritableStream; liveSync?: boolean } = {},
 ) {
   const store = await createTestStore(label, { dropAfterTests: false });
-  const config = loadConfig({
+  /** The environment a worker process of this service needs (same store, same key). */
+  const workerEnv = {
     DATABASE_URL: store.url,
     AFFILIATE_MIRROR_SECRET_KEY: randomBytes(32).toString('base64'),
     AFFILIATE_MIRROR_LOG_FORMAT: 'json',
+  };
+  const config = loadConfig({
+    ...workerEnv,
     AFFILIATE_MIRROR_WORKER_CONCURRENCY: '2',
     // Reload tests watch one execution at a time; the continuous mirror is switched on by
     // the tests that are about it.
@@ -99,5 +103,5 @@ export async function startTestService(
     throw new Error(`execution ${executionId} did not end within ${timeoutMs} ms`);
   }
 
-  return { store, service, request, tenant, waitForExecution };
+  return { store, service, request, tenant, waitForExecution, workerEnv };
 }
