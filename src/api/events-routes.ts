@@ -141,31 +141,36 @@ function registerDeleteRoute(scope: FastifyInstance, deps: ApiDeps) {
   );
 }
 
+/** Replaces this scope's JSON parser with one that keeps amounts exact (events-json.ts). */
+function useEventsJsonParser(scope: FastifyInstance) {
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    (
+      _request: FastifyRequest,
+      body: string,
+      done: (error: Error | null, value?: unknown) => void,
+    ) => {
+      try {
+        done(null, parseEventsJson(body));
+      } catch (error: unknown) {
+        done(asError(error));
+      }
+    },
+  );
+}
+
 /**
  * The events ingest API: `POST /v1/affiliates/{affiliateId}/events` and `DELETE
  * /v1/affiliates/{affiliateId}/events/{type}/{id}`, for TrackingWriter and AccountAdmin
- * tokens. Registered in a scope of its own because its JSON parser keeps amounts exact.
+ * tokens. Registered in a scope of its own, so that its JSON parser serves these routes only.
  */
 export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps) {
-  void app.register(async (scope) => {
-    scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser(
-      'application/json',
-      { parseAs: 'string' },
-      (
-        _request: FastifyRequest,
-        body: string,
-        done: (error: Error | null, value?: unknown) => void,
-      ) => {
-        try {
-          done(null, parseEventsJson(body));
-        } catch (error: unknown) {
-          done(asError(error));
-        }
-      },
-    );
-
+  void app.register((scope, _options, done) => {
+    useEventsJsonParser(scope);
     registerIngestRoute(scope, deps);
     registerDeleteRoute(scope, deps);
+    done();
   });
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 
 import { AppError } from '../errors.ts';
 import { registerAdminCommands } from './admin-commands.ts';
+import { registerGenerateCommand } from './generate-command.ts';
 import { registerImportCommands } from './import-commands.ts';
 import { registerServiceCommands } from './service-commands.ts';
 
@@ -13,6 +14,7 @@ const program = new Command('affiliate-mirror')
 registerServiceCommands(program);
 registerAdminCommands(program);
 registerImportCommands(program);
+registerGenerateCommand(program);
 
 try {
   await program.parseAsync(process.argv);

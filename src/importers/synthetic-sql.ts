@@ -135,7 +135,8 @@ function profile(visitor: string, field: 'devices' | 'oses' | 'agents'): string 
 }
 
 const programOfLink = (link: string) => pick(link, stream.linkProgram, dimensionCounts.programs);
-const sourceOfLink = (link: string) => pick(link, stream.linkSource, dimensionCounts.trafficSources);
+const sourceOfLink = (link: string) =>
+  pick(link, stream.linkSource, dimensionCounts.trafficSources);
 const brandOfProgram = (program: string) =>
   pick(program, stream.programBrand, dimensionCounts.brands);
 
