@@ -4,6 +4,7 @@ import type PgBoss from 'pg-boss';
 import { buildServer } from './api/server.ts';
 import type { Config } from './config.ts';
 import { loadPasswordCipher } from './crypto/password-cipher.ts';
+import { stopTakingChunks } from './engine/execution-runner.ts';
 import { startLiveSync } from './engine/live-sync-scheduler.ts';
 import { startReaper } from './engine/reaper.ts';
 import { startQueue } from './engine/reload-queue.ts';
@@ -37,6 +38,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const stoppers: Array<() => void | Promise<void>> = [];
 
   const stop = async () => {
+    stopTakingChunks();
     await app?.close();
     for (const stopPart of stoppers.reverse()) await stopPart();
     await boss?.stop({ graceful: true, timeout: 30_000, wait: true });

@@ -35,9 +35,10 @@ const problems = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 4
 async function authorizeWriter(deps: ApiDeps, request: FastifyRequest, affiliateId: number) {
   const principal = await authenticate(deps.pool, request);
   if (!WRITER_POLICIES.includes(principal.policy)) {
+    const needed = WRITER_POLICIES.join(' or ');
     throw new AppError(
       'POLICY_FORBIDDEN',
-      `Writing events needs the TrackingWriter or AccountAdmin policy; the token has ${principal.policy}.`,
+      `Writing events needs a ${needed} token; this one is ${principal.policy}.`,
     );
   }
   if (canSeeAffiliate(principal, affiliateId)) return;

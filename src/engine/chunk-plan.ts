@@ -2,9 +2,14 @@ import type pg from 'pg';
 
 import type { Destination, TimeRange } from '../destinations/destination.ts';
 import { dimensionTables, eventTables, type EventDataType } from '../mirror/tables.ts';
-import type { ChunkCounts, ExecutionRecord } from '../store/executions-store.ts';
-import { readDimensionRows, readEventRows } from '../store/source-rows.ts';
-import { parseInstant, planDailyChunks } from './reload-window.ts';
+import {
+  fixChunkPlan,
+  savedChunkPlan,
+  type ChunkCounts,
+  type ExecutionRecord,
+} from '../store/executions-store.ts';
+import { daysWithRows, readDimensionRows, readEventRows } from '../store/source-rows.ts';
+import { formatMicros, parseInstant, planChunks } from './reload-window.ts';
 
 /** One unit of work of an execution: one destination transaction. */
 export interface Chunk {
@@ -13,12 +18,25 @@ export interface Chunk {
   run(destination: Destination, workerId: string): Promise<ChunkCounts>;
 }
 
-function eventChunks(pool: pg.Pool, execution: ExecutionRecord): Chunk[] {
+/** The window's chunk ranges: saved with the execution the first time, read back after. */
+async function eventRanges(pool: pg.Pool, execution: ExecutionRecord): Promise<TimeRange[]> {
+  const saved = await savedChunkPlan(pool, execution.id);
+  if (saved) return saved;
+
   const table = eventTables[execution.dataType as EventDataType];
   const from = parseInstant(execution.windowFrom!, 'from')!.micros;
   const toExclusive = parseInstant(execution.windowTo!, 'to')!.micros + 1n;
+  const window = { from: formatMicros(from), toExclusive: formatMicros(toExclusive) };
 
-  return planDailyChunks(from, toExclusive).map((range: TimeRange, index) => ({
+  const days = await daysWithRows(pool, table, execution.affiliateId, window);
+  return fixChunkPlan(pool, execution.id, planChunks(from, toExclusive, days));
+}
+
+async function eventChunks(pool: pg.Pool, execution: ExecutionRecord): Promise<Chunk[]> {
+  const table = eventTables[execution.dataType as EventDataType];
+  const ranges = await eventRanges(pool, execution);
+
+  return ranges.map((range: TimeRange, index) => ({
     index,
     label: `${table.name} ${range.from}..${range.toExclusive}`,
     run: async (destination, workerId) => {
@@ -90,8 +108,11 @@ function dimensionChunks(pool: pg.Pool, execution: ExecutionRecord): Chunk[] {
   }));
 }
 
-/** Event reloads are one chunk per UTC day of the window; the dimension merge one per table. */
-export function planChunks(pool: pg.Pool, execution: ExecutionRecord): Chunk[] {
+/**
+ * Event reloads are one chunk per UTC day with source rows, plus one per run of days without;
+ * the dimension merge is one chunk per table.
+ */
+export async function executionChunks(pool: pg.Pool, execution: ExecutionRecord) {
   return execution.dataType === 'dimensions'
     ? dimensionChunks(pool, execution)
     : eventChunks(pool, execution);

@@ -13,13 +13,14 @@ import {
   committedChunks,
   finishExecution,
   getExecution,
+  handBack,
   isCancelRequested,
   recordChunk,
   startExecution,
   type ExecutionOutcome,
   type ExecutionRecord,
 } from '../store/executions-store.ts';
-import { planChunks, type Chunk } from './chunk-plan.ts';
+import { executionChunks, type Chunk } from './chunk-plan.ts';
 import { connectionSettings } from './connector-settings.ts';
 import { withRetries } from './retry.ts';
 import { workerId } from './worker-identity.ts';
@@ -39,6 +40,20 @@ class Cancelled extends Error {}
 
 /** The execution was taken over by another worker (ours stopped beating for too long). */
 class LostOwnership extends Error {}
+
+/** This process is shutting down: the execution is handed back at a chunk boundary. */
+class ShuttingDown extends Error {}
+
+let shuttingDown = false;
+
+/**
+ * Makes running executions of this process stop at their next chunk boundary and hand
+ * themselves back (no worker, stale heartbeat), so that any worker's reaper resumes them
+ * within seconds instead of this process failing them as its pools close.
+ */
+export function stopTakingChunks(): void {
+  shuttingDown = true;
+}
 
 /**
  * Chunks committed at the destination are authoritative: a worker that died after a commit
@@ -77,7 +92,7 @@ async function runChunks(
   destination: Destination,
   log: Logger,
 ) {
-  const chunks = planChunks(deps.pool, execution);
+  const chunks = await executionChunks(deps.pool, execution);
   if (!(await startExecution(deps.pool, execution.id, workerId, chunks.length)))
     throw new Cancelled();
 
@@ -88,6 +103,7 @@ async function runChunks(
   for (const chunk of chunks) {
     if (done.has(chunk.index)) continue;
     if (await isCancelRequested(deps.pool, execution.id)) throw new Cancelled();
+    if (shuttingDown) throw new ShuttingDown();
 
     if (!(await beat(deps.pool, execution.id, workerId, chunk.label))) throw new LostOwnership();
     await runChunk(deps, execution, chunk, destination, log.child({ chunk: chunk.label }));
@@ -179,6 +195,11 @@ export async function runExecution(deps: RunnerDeps, executionId: string): Promi
       'execution succeeded',
     );
   } catch (error: unknown) {
+    if (error instanceof ShuttingDown) {
+      await handBack(deps.pool, executionId, workerId);
+      log.info('worker shutting down: execution handed back to be resumed by another worker');
+      return;
+    }
     if (error instanceof LostOwnership) {
       log.warn('execution taken over by another worker; this one stops without recording an end');
       return;

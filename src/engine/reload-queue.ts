@@ -9,7 +9,7 @@ export const RELOAD_QUEUE = 'reload';
  * A reload may run for hours; pg-boss caps a job's expiry below 24 hours. An execution cut off
  * by expiry is picked up again by a retry and resumes after its last committed chunk.
  */
-const RELOAD_EXPIRE_IN_HOURS = 23;
+const RELOAD_EXPIRE_IN_SECONDS = 23 * 3600;
 const RELOAD_RETRY_LIMIT = 2;
 const RELOAD_RETRY_DELAY_SECONDS = 30;
 
@@ -23,13 +23,17 @@ export async function startQueue(connectionString: string, logger: Logger): Prom
   const boss = new PgBoss({ connectionString, application_name: 'affiliate-mirror-queue' });
   boss.on('error', (error: Error) => logger.error({ err: error.message }, 'job queue error'));
   await boss.start();
-  await boss.createQueue(RELOAD_QUEUE, {
+  // pg-boss 10 reads only `expireInSeconds` here (`expireInHours` is silently ignored, and a
+  // job would expire after its 15-minute default); updateQueue applies it to an existing queue.
+  const queue = {
     name: RELOAD_QUEUE,
-    expireInHours: RELOAD_EXPIRE_IN_HOURS,
+    expireInSeconds: RELOAD_EXPIRE_IN_SECONDS,
     retryLimit: RELOAD_RETRY_LIMIT,
     retryDelay: RELOAD_RETRY_DELAY_SECONDS,
     retryBackoff: true,
-  });
+  };
+  await boss.createQueue(RELOAD_QUEUE, queue);
+  await boss.updateQueue(RELOAD_QUEUE, queue);
   return boss;
 }
 
@@ -44,5 +48,9 @@ export async function enqueueReload(
   startAfterSeconds = 0,
 ): Promise<void> {
   const db = { executeSql: (text: string, values: unknown[]) => client.query(text, values) };
-  await boss.send(RELOAD_QUEUE, job, { db, startAfter: startAfterSeconds });
+  await boss.send(RELOAD_QUEUE, job, {
+    db,
+    startAfter: startAfterSeconds,
+    expireInSeconds: RELOAD_EXPIRE_IN_SECONDS,
+  });
 }

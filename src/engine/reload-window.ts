@@ -24,12 +24,27 @@ export interface ParsedInstant {
 
 export type InstantRole = 'from' | 'to';
 
-function offsetMinutes(zone: string | undefined): number {
+/** Real offsets run from -12:00 to +14:00; anything past ±14:59 is a typo, not a zone. */
+const MAX_OFFSET_HOURS = 14;
+
+/** The offset in minutes, or undefined when it is not a possible one. */
+function offsetMinutes(zone: string | undefined): number | undefined {
   if (!zone || zone.toUpperCase() === 'Z') return 0;
 
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');
-  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0'));
+  const hours = Number(digits.slice(0, 2));
+  const minutes = Number(digits.slice(2) || '0');
+  if (hours > MAX_OFFSET_HOURS || minutes > 59) return undefined;
+  return sign * (hours * 60 + minutes);
+}
+
+/** Milliseconds since the epoch; unlike Date.UTC, years 0 to 99 stay themselves. */
+function utcMillis(y: number, mo: number, d: number, h: number, mi: number, s: number) {
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, s, 0);
+  return date;
 }
 
 /**
@@ -58,15 +73,14 @@ export function parseInstant(text: string, role: InstantRole): ParsedInstant | u
     number,
     number,
   ];
-  const utcMs = Date.UTC(y, mo - 1, d, h, mi, s);
-
-  const check = new Date(utcMs);
+  const check = utcMillis(y, mo, d, h, mi, s);
   const calendarValid =
     check.getUTCFullYear() === y && check.getUTCMonth() === mo - 1 && check.getUTCDate() === d;
-  if (!calendarValid || h > 23 || mi > 59 || s > 59) return undefined;
+  const offset = offsetMinutes(zone);
+  if (!calendarValid || h > 23 || mi > 59 || s > 59 || offset === undefined) return undefined;
 
-  const offsetMicros = BigInt(offsetMinutes(zone)) * 60_000_000n;
-  const micros = BigInt(utcMs) * 1000n + fractionMicros(fraction, role) - offsetMicros;
+  const offsetMicros = BigInt(offset) * 60_000_000n;
+  const micros = BigInt(check.getTime()) * 1000n + fractionMicros(fraction, role) - offsetMicros;
   return { micros, dateOnly: match[4] === undefined };
 }
 
@@ -86,6 +100,10 @@ export interface ReloadWindow {
   toExclusiveMicros: bigint;
 }
 
+/** Tracking data lives in these years; outside them a date is a mistake, not a window. */
+const EARLIEST = parseInstant('1900-01-01', 'from')!.micros;
+const LATEST = parseInstant('3000-01-01', 'from')!.micros;
+
 function readDate(value: unknown, field: 'fromDate' | 'toDate'): ParsedInstant {
   if (value === undefined || value === null || value === '') {
     throw AppError.invalidField('RELOAD_DATE_MISSING', field, 'is required for event data types.');
@@ -99,6 +117,13 @@ function readDate(value: unknown, field: 'fromDate' | 'toDate'): ParsedInstant {
       'RELOAD_DATE_INVALID',
       field,
       `must be an ISO 8601 date-time such as 2017-11-07T00:00:00Z, or a date such as 2017-11-07; got ${JSON.stringify(value)}.`,
+    );
+  }
+  if (parsed.micros < EARLIEST || parsed.micros >= LATEST) {
+    throw AppError.invalidField(
+      'RELOAD_DATE_INVALID',
+      field,
+      `must lie between 1900-01-01 and 2999-12-31; got ${JSON.stringify(value)}.`,
     );
   }
   return parsed;
@@ -128,17 +153,51 @@ export function resolveReloadWindow(fromDate: unknown, toDate: unknown): ReloadW
   };
 }
 
+function dayStartOf(micros: bigint): bigint {
+  return micros - (((micros % MICROS_PER_DAY) + MICROS_PER_DAY) % MICROS_PER_DAY);
+}
+
+function minMicros(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
 /** Splits a window at UTC midnights: each chunk is one destination transaction. */
 export function planDailyChunks(fromMicros: bigint, toExclusiveMicros: bigint): TimeRange[] {
   const chunks: TimeRange[] = [];
-  let start = fromMicros;
-
-  while (start < toExclusiveMicros) {
-    const dayStart = start - (((start % MICROS_PER_DAY) + MICROS_PER_DAY) % MICROS_PER_DAY);
-    const end =
-      dayStart + MICROS_PER_DAY < toExclusiveMicros ? dayStart + MICROS_PER_DAY : toExclusiveMicros;
+  for (let start = fromMicros; start < toExclusiveMicros;) {
+    const end = minMicros(dayStartOf(start) + MICROS_PER_DAY, toExclusiveMicros);
     chunks.push({ from: formatMicros(start), toExclusive: formatMicros(end) });
     start = end;
   }
+  return chunks;
+}
+
+/**
+ * Splits a window into chunks of at most one UTC day for the days the source has rows on, and
+ * one chunk for each run of days without any. A run of empty days still needs its chunk (the
+ * mirror may hold rows deleted at the source there), but not one transaction per day: ten
+ * empty years are one chunk, not 3,652. `daysWithRows` are UTC day numbers since the epoch.
+ */
+export function planChunks(
+  fromMicros: bigint,
+  toExclusiveMicros: bigint,
+  daysWithRows: bigint[],
+): TimeRange[] {
+  const chunks: TimeRange[] = [];
+  const push = (from: bigint, to: bigint) => {
+    if (from < to) chunks.push({ from: formatMicros(from), toExclusive: formatMicros(to) });
+  };
+
+  let cursor = fromMicros;
+  for (const day of [...daysWithRows].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const dayStart = day * MICROS_PER_DAY;
+    const dayEnd = minMicros(dayStart + MICROS_PER_DAY, toExclusiveMicros);
+    if (dayEnd <= cursor) continue;
+
+    push(cursor, dayStart);
+    push(cursor > dayStart ? cursor : dayStart, dayEnd);
+    cursor = dayEnd;
+  }
+  push(cursor, toExclusiveMicros);
   return chunks;
 }

@@ -31,13 +31,15 @@ async function waitForConnectorLock(
   return undefined;
 }
 
-/** A job for an execution another live worker runs is a duplicate (a queue retry): drop it. */
-async function ownedElsewhere(deps: RunnerDeps, executionId: string) {
+/**
+ * A job is a duplicate (a queue retry, a job that outlived its expiry) when its execution has
+ * ended, or is running under a worker, this one included: drop it. An execution whose worker
+ * died has no worker once the reaper took it over, so its new job runs it.
+ */
+async function isDuplicate(deps: RunnerDeps, executionId: string) {
   const execution = await getExecution(deps.pool, executionId);
   if (!execution || !['queued', 'running'].includes(execution.status)) return true;
-  return (
-    execution.status === 'running' && execution.workerId !== null && execution.workerId !== workerId
-  );
+  return execution.status === 'running' && execution.workerId !== null;
 }
 
 async function requeue(boss: PgBoss, deps: RunnerDeps, job: ReloadJob) {
@@ -55,7 +57,7 @@ async function requeue(boss: PgBoss, deps: RunnerDeps, job: ReloadJob) {
  */
 async function handleJob(boss: PgBoss, deps: RunnerDeps, job: PgBoss.Job<ReloadJob>) {
   const { executionId, connectorId } = job.data;
-  if (await ownedElsewhere(deps, executionId)) return;
+  if (await isDuplicate(deps, executionId)) return;
 
   const lock = await waitForConnectorLock(deps, connectorId);
   if (!lock) {

@@ -22,6 +22,18 @@ const DEFAULT_CONCURRENCY = 2;
 
 const PAGEVIEWS_PER_CLICK = 1.5;
 
+/** The report's tables, in the order a reader expects them. */
+const REPORTED_TABLES = [
+  'brands',
+  'programs',
+  'accounts',
+  'traffic_sources',
+  'links',
+  'clicks',
+  'conversions',
+  'pageviews',
+];
+
 export interface GenerateOptions {
   affiliateId: number;
   clicks: number;
@@ -42,6 +54,35 @@ export interface GenerateReport {
 
 type Task = () => Promise<void>;
 
+type StatementBuilder = (
+  run: SyntheticRun,
+  firstN: number,
+  lastN: number,
+  keepExisting: boolean,
+) => Statement;
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Writes one batch: first as a plain INSERT, and if an earlier run already made some of its
+ * rows (a repeated or resumed run), again keeping those. Each attempt is one statement, so a
+ * failed one leaves nothing behind. Returns the rows inserted.
+ */
+async function insertBatch(
+  pool: pg.Pool,
+  build: (keepExisting: boolean) => Statement,
+): Promise<number> {
+  try {
+    const statement = build(false);
+    return (await pool.query(statement.sql, statement.values)).rowCount ?? 0;
+  } catch (error: unknown) {
+    if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+
+    const statement = build(true);
+    return (await pool.query(statement.sql, statement.values)).rowCount ?? 0;
+  }
+}
+
 /** [first, last] ranges of 1..total, `size` at most each. */
 function batchRanges(total: number, size: number): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
@@ -61,16 +102,28 @@ function interleave<T>(a: T[], b: T[]): T[] {
   return mixed;
 }
 
+/**
+ * Runs the tasks in order, `concurrency` at a time. After a failure no new task starts, and
+ * the running ones are waited for, so that nothing still writes once the caller hears of it.
+ */
 async function runConcurrently(tasks: Task[], concurrency: number): Promise<void> {
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < tasks.length) {
+    while (next < tasks.length && !failed) {
       const task = tasks[next]!;
       next += 1;
-      await task();
+      await task().catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
+
+  const workers = Array.from({ length: Math.min(concurrency, tasks.length) }, worker);
+  const outcomes = await Promise.allSettled(workers);
+  const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 async function writeDimensions(pool: pg.Pool, run: SyntheticRun, report: GenerateReport) {
@@ -88,6 +141,55 @@ async function writeDimensions(pool: pg.Pool, run: SyntheticRun, report: Generat
   } finally {
     client.release();
   }
+}
+
+/** One run in progress: what its batches need and what they report. */
+interface Generation {
+  pool: pg.Pool;
+  run: SyntheticRun;
+  report: GenerateReport;
+  log: Logger;
+  batchesDone: number;
+  batchCount: number;
+}
+
+async function writeBatch(
+  generation: Generation,
+  table: string,
+  build: StatementBuilder,
+  [firstN, lastN]: [number, number],
+) {
+  const { pool, run, report, log } = generation;
+  const started = performance.now();
+  const rows = await insertBatch(pool, (keep) => build(run, firstN, lastN, keep));
+  report.rowsInserted[table] = (report.rowsInserted[table] ?? 0) + rows;
+
+  const seconds = Number(((performance.now() - started) / 1000).toFixed(1));
+  log.info({ table, n: `${firstN}-${lastN}`, rows, seconds }, 'batch written');
+}
+
+function batchDone(generation: Generation) {
+  generation.batchesDone += 1;
+  const { batchesDone, batchCount } = generation;
+  generation.log.info({ batches: `${batchesDone} of ${batchCount}` }, 'progress');
+}
+
+/** One task per batch: clicks with their conversions, or page views; the two kinds alternate. */
+function eventTasks(generation: Generation, batchRows: number): Task[] {
+  const clickRanges = batchRanges(generation.run.clicks, batchRows);
+  const pageviewRanges = batchRanges(generation.run.pageviews, batchRows);
+  generation.batchCount = clickRanges.length + pageviewRanges.length;
+
+  const clickTasks = clickRanges.map((range): Task => async () => {
+    await writeBatch(generation, 'clicks', clicksStatement, range);
+    await writeBatch(generation, 'conversions', conversionsStatement, range);
+    batchDone(generation);
+  });
+  const pageviewTasks = pageviewRanges.map((range): Task => async () => {
+    await writeBatch(generation, 'pageviews', pageviewsStatement, range);
+    batchDone(generation);
+  });
+  return interleave(clickTasks, pageviewTasks);
 }
 
 /**
@@ -112,47 +214,17 @@ export async function generateSyntheticData(
     clicks: options.clicks,
     pageviews: Math.round(options.clicks * PAGEVIEWS_PER_CLICK),
   };
-  const report: GenerateReport = { rowsInserted: {}, durationMs: 0 };
+  const rowsInserted = Object.fromEntries(REPORTED_TABLES.map((table) => [table, 0]));
+  const report: GenerateReport = { rowsInserted, durationMs: 0 };
   const log = options.logger.child({ affiliateId: run.affiliateId, seed: run.seed });
   log.info({ clicks: run.clicks, pageviews: run.pageviews, days: run.days }, 'generating');
 
   await writeDimensions(pool, run, report);
+  const generation: Generation = { pool, run, report, log, batchesDone: 0, batchCount: 0 };
+  const tasks = eventTasks(generation, options.batchRows ?? DEFAULT_BATCH_ROWS);
+  await runConcurrently(tasks, options.concurrency ?? DEFAULT_CONCURRENCY);
 
-  const size = options.batchRows ?? DEFAULT_BATCH_ROWS;
-  const clickRanges = batchRanges(run.clicks, size);
-  const pageviewRanges = batchRanges(run.pageviews, size);
-  const batchCount = clickRanges.length + pageviewRanges.length;
-  let batchesDone = 0;
-
-  const execute = async (table: string, statement: Statement, range: [number, number]) => {
-    const batchStarted = performance.now();
-    const result = await pool.query(statement.sql, statement.values);
-    const rows = result.rowCount ?? 0;
-    report.rowsInserted[table] = (report.rowsInserted[table] ?? 0) + rows;
-
-    const seconds = (performance.now() - batchStarted) / 1000;
-    log.info(
-      { table, n: `${range[0]}-${range[1]}`, rows, seconds: Number(seconds.toFixed(1)) },
-      'batch written',
-    );
-  };
-  const clickTasks = clickRanges.map((range): Task => async () => {
-    await execute('clicks', clicksStatement(run, ...range), range);
-    await execute('conversions', conversionsStatement(run, ...range), range);
-    batchesDone += 1;
-    log.info({ batches: `${batchesDone} of ${batchCount}` }, 'progress');
-  });
-  const pageviewTasks = pageviewRanges.map((range): Task => async () => {
-    await execute('pageviews', pageviewsStatement(run, ...range), range);
-    batchesDone += 1;
-    log.info({ batches: `${batchesDone} of ${batchCount}` }, 'progress');
-  });
-
-  await runConcurrently(
-    interleave(clickTasks, pageviewTasks),
-    options.concurrency ?? DEFAULT_CONCURRENCY,
-  );
   report.durationMs = Math.round(performance.now() - started);
-  log.info({ rowsInserted: report.rowsInserted, durationMs: report.durationMs }, 'generated');
+  log.info({ rowsInserted, durationMs: report.durationMs }, 'generated');
   return report;
 }

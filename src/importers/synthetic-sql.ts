@@ -6,13 +6,21 @@ import {
   trafficSources,
   weightedProfiles,
 } from './synthetic-vocabulary.ts';
+import {
+  at,
+  hash,
+  offsetMicros,
+  pick,
+  rhythmParams,
+  stream,
+  uniform,
+  type Param,
+} from './synthetic-random.ts';
 
 /**
- * The SQL that makes synthetic tracking data inside PostgreSQL, from `generate_series`, so that
- * millions of rows never travel through JavaScript. Every choice is a pseudo-random number
- * computed from (seed, stream, key) with `hashint8extended`, never `random()`: the same seed
- * gives the same rows, and a click's attributes can be computed again, without a join, when
- * its conversion is made in another statement.
+ * The statements that make synthetic tracking data inside PostgreSQL, from `generate_series`,
+ * so that millions of rows never travel through JavaScript. Each statement starts with a
+ * one-row CTE `p` holding its parameters, which the expressions of synthetic-random.ts read.
  */
 
 export const dimensionCounts = {
@@ -39,95 +47,13 @@ export interface SyntheticRun {
   pageviews: number;
 }
 
-/** One independent sequence of pseudo-random numbers per decision. Append, never renumber. */
-const stream = {
-  clickTime: 1,
-  clickLink: 2,
-  clickVisitor: 3,
-  linkProgram: 4,
-  linkSource: 5,
-  programBrand: 6,
-  visitorProfile: 7,
-  visitorIp: 8,
-  clickReferrer: 9,
-  referrerPage: 10,
-  converts: 11,
-  programRate: 12,
-  conversionDelay: 13,
-  conversionStatus: 14,
-  programPayout: 15,
-  conversionAmount: 16,
-  brandCurrency: 17,
-  pageviewTime: 18,
-  pageviewVisitor: 19,
-  pageviewMethod: 20,
-  pageviewPath: 21,
-  pageviewStatus: 22,
-  pageviewBytes: 23,
-  pageviewReferrer: 24,
-} as const;
-
-const STREAMS_PER_SEED = 64;
-const MICROS_PER_DAY = 86_400_000_000;
-/** Clicks stop a minute before the end, so that each conversion fits after its click. */
-const CLICK_MARGIN_MICROS = 60_000_000;
-
-/** Busiest hour of the day (UTC), as a fraction of a day, and the daily and weekly swings. */
-const DAILY_PEAK = 20 / 24;
-const DAILY_SWING = 0.6;
-const WEEKLY_SWING = 0.25;
-const DAILY_AMPLITUDE = DAILY_SWING / (2 * Math.PI);
 /** Conversions come 1 minute to 3 days after their click, evenly on a log scale. */
 const MAX_DELAY_MINUTES = 3 * 24 * 60;
 
-function hash(key: string, which: number): string {
-  return `hashint8extended((${key})::bigint, p.seed * ${STREAMS_PER_SEED} + ${which})`;
-}
-
-/** A number in [0, 1) fixed by the seed, the stream and the key. */
-function uniform(key: string, which: number): string {
-  return `((${hash(key, which)} & 9007199254740991)::float8 / 9007199254740992.0)`;
-}
-
-/** An integer from 1 to `count`, fixed by the seed, the stream and the key. */
-function pick(key: string, which: number, count: string | number): string {
-  return `(1 + (${hash(key, which)} & 2147483647) % ${count})`;
-}
-
-/** The daily and weekly swing of event times (see offsetMicros), in SQL and in TypeScript. */
-function swingSql(x: string): string {
-  return `(${DAILY_AMPLITUDE} * sin(2 * pi() * (${x} - ${DAILY_PEAK}))
-          + p.weekly_amplitude * sin(2 * pi() * (${x} - p.week_peak) / 7))`;
-}
-
-function swingAt(x: number, weeklyAmplitude: number, weekPeak: number): number {
-  return (
-    DAILY_AMPLITUDE * Math.sin(2 * Math.PI * (x - DAILY_PEAK)) +
-    weeklyAmplitude * Math.sin((2 * Math.PI * (x - weekPeak)) / 7)
-  );
-}
-
-/**
- * Microseconds after the start of event `n` of `p.total`. Events are spread evenly over the
- * span, then the time axis is bent, y = x - swing(x) + a straight line through both ends (so
- * that y runs from 0 to the span too), which packs events round 20:00 UTC and mid-week. The
- * bend never reverses time (its slope stays positive), so a later `n` is a later event.
- */
-function offsetMicros(n: string, jitter: number): string {
-  const x = `((${n} - 1 + ${uniform(n, jitter)}) / p.total * p.span_days)`;
-  const bent = `(${x} - ${swingSql(x)} + p.swing_at_start + ${x} * p.swing_slope)`;
-  // Rounding could put y a hair outside the span: wrap it back rather than leave the window.
-  const wrapped = `(${bent} - p.span_days * floor(${bent} / p.span_days))`;
-  return `floor(${wrapped} * ${MICROS_PER_DAY})::bigint`;
-}
-
-function at(micros: string): string {
-  return `p.start + (${micros}) * interval '1 microsecond'`;
-}
-
 function ip(visitor: string): string {
   // 200 × 2^24 addresses from 11.0.0.0 on: public-looking, never 0.x or 10.x.
-  return `host('11.0.0.0'::inet + (${hash(visitor, stream.visitorIp)} & 4294967295) % 3355443200)`;
+  const offset = `(${hash(visitor, stream.visitorIp)} & 4294967295) % 3355443200`;
+  return `host('11.0.0.0'::inet + ${offset})`;
 }
 
 function profile(visitor: string, field: 'devices' | 'oses' | 'agents'): string {
@@ -140,7 +66,13 @@ const sourceOfLink = (link: string) =>
 const brandOfProgram = (program: string) =>
   pick(program, stream.programBrand, dimensionCounts.brands);
 
-type Param = [name: string, type: string, value: unknown];
+/**
+ * An event batch is first written without a conflict clause, which costs a fifth less; the
+ * generator writes it again keeping existing rows when an earlier run made some of them.
+ */
+function onConflict(keepExisting: boolean): string {
+  return keepExisting ? 'ON CONFLICT (affiliate_id, id) DO NOTHING' : '';
+}
 
 /** `WITH p AS (SELECT $1::type AS name, ...)`: every value travels as a parameter. */
 function withParams(params: Param[], body: string): Statement {
@@ -161,22 +93,9 @@ function commonParams(run: SyntheticRun): Param[] {
 
 /** Params of an event statement over `n` from `firstN` to `lastN` of `total`. */
 function eventParams(run: SyntheticRun, total: number, firstN: number, lastN: number): Param[] {
-  const spanDays = (run.days * MICROS_PER_DAY - CLICK_MARGIN_MICROS) / MICROS_PER_DAY;
-  // The weekly peak falls on Wednesday noon, counted in days from the start. A run shorter
-  // than a week gets a smaller weekly swing, which keeps the bend's slope positive.
-  const weekPeak = ((3 - run.start.getUTCDay() + 7) % 7) + 0.5;
-  const weeklyAmplitude = (7 * WEEKLY_SWING * Math.min(1, spanDays / 7)) / (2 * Math.PI);
-  const swingAtStart = swingAt(0, weeklyAmplitude, weekPeak);
-  const swingAtEnd = swingAt(spanDays, weeklyAmplitude, weekPeak);
   return [
     ...commonParams(run),
-    ['start', 'timestamptz', run.start.toISOString()],
-    ['span_days', 'float8', spanDays],
-    ['end_micros', 'bigint', run.days * MICROS_PER_DAY],
-    ['week_peak', 'float8', weekPeak],
-    ['weekly_amplitude', 'float8', weeklyAmplitude],
-    ['swing_at_start', 'float8', swingAtStart],
-    ['swing_slope', 'float8', (swingAtEnd - swingAtStart) / spanDays],
+    ...rhythmParams(run.start, run.days),
     ['total', 'bigint', total],
     ['first_n', 'bigint', firstN],
     ['last_n', 'bigint', lastN],
@@ -189,18 +108,28 @@ function eventParams(run: SyntheticRun, total: number, firstN: number, lastN: nu
   ];
 }
 
+/** Links are picked with a skew: the first ones are the popular ones. */
+const skewed = `power(${uniform('n', stream.clickLink)}, 2)`;
+const clickLink = `1 + floor(${dimensionCounts.links} * ${skewed})`;
+
 /** Clicks `n` of the batch with the choices their conversions need too. */
 const clickRows = `c AS (
   SELECT n, link, ${programOfLink('link')} AS program, ${sourceOfLink('link')} AS source,
          visitor, offset_micros
     FROM p, generate_series(p.first_n, p.last_n) AS n,
-         LATERAL (SELECT 1 + floor(${dimensionCounts.links} * power(${uniform('n', stream.clickLink)}, 2))::bigint AS link,
+         LATERAL (SELECT ${clickLink}::bigint AS link,
                          ${pick('n', stream.clickVisitor, 'p.visitors')} AS visitor,
                          ${offsetMicros('n', stream.clickTime)} AS offset_micros) AS chosen)`;
 
-export function clicksStatement(run: SyntheticRun, firstN: number, lastN: number): Statement {
+export function clicksStatement(
+  run: SyntheticRun,
+  firstN: number,
+  lastN: number,
+  keepExisting: boolean,
+): Statement {
+  const page = pick('c.n', stream.referrerPage, 2000);
   const referrer = `CASE WHEN ${uniform('c.n', stream.clickReferrer)} < 0.2 THEN NULL
-    ELSE 'https://' || p.domains[c.source] || '/a/' || ${pick('c.n', stream.referrerPage, 2000)} END`;
+    ELSE 'https://' || p.domains[c.source] || '/a/' || ${page} END`;
 
   return withParams(
     eventParams(run, run.clicks, firstN, lastN),
@@ -213,16 +142,24 @@ export function clicksStatement(run: SyntheticRun, firstN: number, lastN: number
            ${profile('c.visitor', 'devices')}, ${profile('c.visitor', 'oses')},
            ${profile('c.visitor', 'agents')}, ${referrer}
       FROM p, c
-    ON CONFLICT (affiliate_id, id) DO NOTHING`,
+    ${onConflict(keepExisting)}`,
   );
 }
 
 /** Conversions of 2-4% of the batch's clicks (the rate depends on the program). */
-export function conversionsStatement(run: SyntheticRun, firstN: number, lastN: number): Statement {
-  const delay = `floor(60000000 * exp(${uniform('c.n', stream.conversionDelay)} * ln(${MAX_DELAY_MINUTES})))::bigint`;
+export function conversionsStatement(
+  run: SyntheticRun,
+  firstN: number,
+  lastN: number,
+  keepExisting: boolean,
+): Statement {
+  const logDelay = `${uniform('c.n', stream.conversionDelay)} * ln(${MAX_DELAY_MINUTES})`;
+  const delay = `floor(60000000 * exp(${logDelay}))::bigint`;
+  const rate = `0.02 + 0.02 * ${uniform('c.program', stream.programRate)}`;
   const status = uniform('c.n', stream.conversionStatus);
   const payout = `(5 + 195 * ${uniform('c.program', stream.programPayout)})`;
   const brand = brandOfProgram('c.program');
+  const currency = pick(brand, stream.brandCurrency, 6);
 
   return withParams(
     eventParams(run, run.clicks, firstN, lastN),
@@ -236,17 +173,23 @@ export function conversionsStatement(run: SyntheticRun, firstN: number, lastN: n
            CASE WHEN ${status} < 0.6 THEN 'approved' WHEN ${status} < 0.9 THEN 'pending'
                 ELSE 'rejected' END,
            round((${payout} * (0.5 + ${uniform('c.n', stream.conversionAmount)}))::numeric, 4),
-           (ARRAY['USD', 'USD', 'USD', 'EUR', 'EUR', 'GBP'])[${pick(brand, stream.brandCurrency, 6)}]
+           (ARRAY['USD', 'USD', 'USD', 'EUR', 'EUR', 'GBP'])[${currency}]
       FROM p, c
-     WHERE ${uniform('c.n', stream.converts)} < 0.02 + 0.02 * ${uniform('c.program', stream.programRate)}
-    ON CONFLICT (affiliate_id, id) DO NOTHING`,
+     WHERE ${uniform('c.n', stream.converts)} < ${rate}
+    ${onConflict(keepExisting)}`,
   );
 }
 
-export function pageviewsStatement(run: SyntheticRun, firstN: number, lastN: number): Statement {
+export function pageviewsStatement(
+  run: SyntheticRun,
+  firstN: number,
+  lastN: number,
+  keepExisting: boolean,
+): Statement {
   const method = uniform('v.n', stream.pageviewMethod);
+  const site = pick('v.n', stream.pageviewReferrerSite, trafficSources.length);
   const referrer = `CASE WHEN ${uniform('v.n', stream.pageviewReferrer)} < 0.4 THEN NULL
-    ELSE 'https://' || p.domains[${pick('v.n', stream.pageviewReferrer, trafficSources.length)}] || '/' END`;
+    ELSE 'https://' || p.domains[${site}] || '/' END`;
 
   return withParams(
     eventParams(run, run.pageviews, firstN, lastN),
@@ -266,7 +209,7 @@ export function pageviewsStatement(run: SyntheticRun, firstN: number, lastN: num
                 ELSE floor(300 * exp(5 * ${uniform('v.n', stream.pageviewBytes)}))::bigint END,
            ${referrer}, ${profile('v.visitor', 'agents')}
       FROM p, v
-    ON CONFLICT (affiliate_id, id) DO NOTHING`,
+    ${onConflict(keepExisting)}`,
   );
 }
 
@@ -293,7 +236,8 @@ export function dimensionStatements(run: SyntheticRun): Array<[table: string, St
     insert(
       'brands',
       'name',
-      `SELECT p.affiliate, p.prefix || 'b' || k, p.brand_names[k] ${series(dimensionCounts.brands)}`,
+      `SELECT p.affiliate, p.prefix || 'b' || k, p.brand_names[k]
+         ${series(dimensionCounts.brands)}`,
     ),
     insert(
       'programs',
@@ -314,7 +258,8 @@ export function dimensionStatements(run: SyntheticRun): Array<[table: string, St
     insert(
       'traffic_sources',
       'name',
-      `SELECT p.affiliate, p.prefix || 't' || k, p.sources[k] ${series(dimensionCounts.trafficSources)}`,
+      `SELECT p.affiliate, p.prefix || 't' || k, p.sources[k]
+         ${series(dimensionCounts.trafficSources)}`,
     ),
     insert(
       'links',

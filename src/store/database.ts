@@ -2,6 +2,7 @@ import pg from 'pg';
 
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { keepErrorsOffTheProcess } from '../sql/pg-client-errors.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.ts';
 import { migrate } from './migrate.ts';
 
@@ -34,6 +35,7 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
 
   const pool = new pg.Pool({ connectionString, max: 10, application_name: 'affiliate-mirror' });
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle store connection failed'));
+  pool.on('connect', keepErrorsOffTheProcess);
 
   try {
     await migrate(pool, logger);

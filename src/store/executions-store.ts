@@ -1,5 +1,7 @@
 import type pg from 'pg';
 
+import type { TimeRange } from '../destinations/destination.ts';
+
 export const executionStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type ExecutionStatus = (typeof executionStatuses)[number];
 
@@ -202,6 +204,15 @@ export async function requestCancel(pool: pg.Pool, id: string) {
   return result.rows[0]?.status;
 }
 
+/** A worker that stops gives its execution up: the next reaper resumes it without waiting. */
+export async function handBack(pool: pg.Pool, id: string, workerId: string) {
+  await pool.query(
+    `UPDATE executions SET worker_id = NULL, heartbeat_at = 'epoch', current_chunk = NULL
+      WHERE id = $1 AND worker_id = $2 AND status = 'running'`,
+    [id, workerId],
+  );
+}
+
 /**
  * Running executions whose worker stopped beating: it died or lost the store. Each one found is
  * marked as taken over (fresh heartbeat, no worker) in the same statement, so that two
@@ -284,4 +295,28 @@ export async function finishExecution(pool: pg.Pool, id: string, outcome: Execut
       outcome.status === 'failed' ? outcome.errorMessage : null,
     ],
   );
+}
+
+/**
+ * Fixes an execution's chunk ranges the first time it starts and returns the plan in force:
+ * the one saved earlier if there is one, so a resumed execution keeps its chunk indexes.
+ */
+export async function fixChunkPlan(pool: pg.Pool, id: string, plan: TimeRange[]) {
+  await pool.query('UPDATE executions SET chunk_plan = $2 WHERE id = $1 AND chunk_plan IS NULL', [
+    id,
+    JSON.stringify(plan),
+  ]);
+  const result = await pool.query<{ plan: TimeRange[] }>(
+    'SELECT chunk_plan AS plan FROM executions WHERE id = $1',
+    [id],
+  );
+  return result.rows[0]!.plan;
+}
+
+export async function savedChunkPlan(pool: pg.Pool, id: string) {
+  const result = await pool.query<{ plan: TimeRange[] | null }>(
+    'SELECT chunk_plan AS plan FROM executions WHERE id = $1',
+    [id],
+  );
+  return result.rows[0]?.plan ?? undefined;
 }

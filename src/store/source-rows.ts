@@ -98,3 +98,19 @@ export function readDimensionRows(
      WHERE affiliate_id = ${checkedAffiliateId(affiliateId)}) TO STDOUT`;
   return copyOut(pool, query);
 }
+
+/** UTC day numbers (days since 1970-01-01) on which the affiliate has rows of the table. */
+export async function daysWithRows(
+  pool: pg.Pool,
+  table: MirrorTable,
+  affiliateId: number,
+  range: TimeRange,
+): Promise<bigint[]> {
+  const result = await pool.query<{ day: string }>(
+    `SELECT DISTINCT floor(extract(epoch FROM occurred_at) / 86400)::bigint::text AS day
+       FROM ${quoteIdentifier(table.name)}
+      WHERE affiliate_id = $1 AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz`,
+    [affiliateId, range.from, range.toExclusive],
+  );
+  return result.rows.map((row) => BigInt(row.day));
+}

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import {
   formatMicros,
   parseInstant,
+  planChunks,
   planDailyChunks,
   resolveReloadWindow,
 } from '../../src/engine/reload-window.ts';
@@ -72,18 +73,40 @@ describe('reload windows', () => {
     );
   });
 
-  test('impossible dates and times are unreadable', () => {
-    for (const text of [
-      '2017-02-29',
-      '2017-13-01',
-      '2017-11-07T24:00:00Z',
-      '2017-11-07T10:60Z',
-      'yesterday',
-      '',
-    ]) {
+  test('impossible dates, times and offsets are unreadable', () => {
+    const impossible = ['2017-02-29', '2017-13-01', '2017-11-07T24:00:00Z', '2017-11-07T10:60Z'];
+    const offsets = [
+      '2017-11-07T00:00:00+99:99',
+      '2017-11-07T00:00:00+15:00',
+      '2017-11-07T00:00:00-05:60',
+    ];
+    for (const text of [...impossible, ...offsets, 'yesterday', '']) {
       assert.equal(parseInstant(text, 'from'), undefined, text);
     }
     assert.notEqual(parseInstant('2016-02-29', 'from'), undefined);
+    assert.notEqual(parseInstant('2017-11-07T00:00:00+14:00', 'from'), undefined);
+  });
+
+  test('years before 100 are themselves, not 19xx', () => {
+    assert.equal(
+      formatMicros(parseInstant('0050-03-01', 'from')!.micros),
+      '0050-03-01T00:00:00.000000Z',
+    );
+  });
+
+  test('windows outside 1900..2999 are refused with the field named', () => {
+    assert.equal(
+      codeOf(() => resolveReloadWindow('1899-12-31', '2017-11-07')),
+      'RELOAD_DATE_INVALID',
+    );
+    assert.equal(
+      codeOf(() => resolveReloadWindow('2017-11-07', '9999-12-31')),
+      'RELOAD_DATE_INVALID',
+    );
+    assert.equal(
+      codeOf(() => resolveReloadWindow('1900-01-01', '2999-12-31')),
+      undefined,
+    );
   });
 
   test('a window whose start is after its end is rejected; a one-instant window is not', () => {
@@ -131,6 +154,36 @@ describe('daily chunks', () => {
 
     assert.equal(chunks.length, 3652);
     assert.equal(chunks.at(-1)!.toExclusive, '2020-01-01T00:00:00.000000Z');
+  });
+
+  test('runs of days without source rows are one chunk each; days with rows one chunk each', () => {
+    const window = resolveReloadWindow('2010-01-01', '2019-12-31');
+    const day = (iso: string) => parseInstant(iso, 'from')!.micros / 86_400_000_000n;
+    const chunks = planChunks(window.fromMicros, window.toExclusiveMicros, [
+      day('2015-06-02'),
+      day('2015-06-01'),
+    ]);
+
+    assert.deepEqual(chunks, [
+      { from: '2010-01-01T00:00:00.000000Z', toExclusive: '2015-06-01T00:00:00.000000Z' },
+      { from: '2015-06-01T00:00:00.000000Z', toExclusive: '2015-06-02T00:00:00.000000Z' },
+      { from: '2015-06-02T00:00:00.000000Z', toExclusive: '2015-06-03T00:00:00.000000Z' },
+      { from: '2015-06-03T00:00:00.000000Z', toExclusive: '2020-01-01T00:00:00.000000Z' },
+    ]);
+  });
+
+  test('a window that starts and ends inside days with rows is cut at its own edges', () => {
+    const window = resolveReloadWindow('2017-11-06T20:30:00Z', '2017-11-07T09:15:00Z');
+    const day = (iso: string) => parseInstant(iso, 'from')!.micros / 86_400_000_000n;
+    const chunks = planChunks(window.fromMicros, window.toExclusiveMicros, [
+      day('2017-11-06'),
+      day('2017-11-07'),
+    ]);
+
+    assert.deepEqual(chunks, [
+      { from: '2017-11-06T20:30:00.000000Z', toExclusive: '2017-11-07T00:00:00.000000Z' },
+      { from: '2017-11-07T00:00:00.000000Z', toExclusive: '2017-11-07T09:15:00.000001Z' },
+    ]);
   });
 
   test('instants before 1970 format and split correctly', () => {

@@ -38,6 +38,7 @@ export async function createTestDatabase(
   const pool = new pg.Pool({ connectionString: url, max: 5 });
   // Dropping the database ends idle connections; that is expected, not a test failure.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
 
   const drop = async () => {
     await pool.end();

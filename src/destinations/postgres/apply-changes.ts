@@ -4,7 +4,12 @@ import { AppError } from '../../errors.ts';
 import { columnNames, type MirrorTable } from '../../mirror/tables.ts';
 import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
 import type { ApplyResult, ChangeBatch } from '../destination.ts';
-import { insertCursorIfMissing, readCursor, writeCursor } from './bookkeeping.ts';
+import {
+  insertCursorIfMissing,
+  lockAffiliateTable,
+  readCursor,
+  writeCursor,
+} from './bookkeeping.ts';
 import { copyRows } from './copy-rows.ts';
 import { columnDefinitions } from './ddl.ts';
 
@@ -51,6 +56,7 @@ export async function applyChanges(
 ): Promise<ApplyResult> {
   const target = qualifiedName(schema, table.name);
 
+  await lockAffiliateTable(client, schema, table.name, affiliateId);
   await insertCursorIfMissing(client, schema, affiliateId, table.name, batch.from);
   const current = await readCursor(client, schema, affiliateId, table.name, true);
   if (!current || !sameCursor(current, batch.from)) {

@@ -109,3 +109,20 @@ export async function insertCursorIfMissing(
     [affiliateId, tableName, cursor.xid, cursor.seq],
   );
 }
+
+/**
+ * Serialises writers of one affiliate's rows of one table in this schema, until the
+ * transaction ends. One connector never writes twice at once, but two connectors of the same
+ * affiliate may point at the same database and schema; without this they would collide on
+ * the primary key.
+ */
+export async function lockAffiliateTable(
+  client: PoolClient,
+  schema: string,
+  tableName: string,
+  affiliateId: number,
+) {
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+    `affiliate-mirror write ${schema}.${tableName} ${affiliateId}`,
+  ]);
+}

@@ -1,6 +1,7 @@
 import pg from 'pg';
 
 import type { Logger } from '../../logger.ts';
+import { keepErrorsOffTheProcess } from '../../sql/pg-client-errors.ts';
 import type { ConnectionSettings } from '../destination.ts';
 
 /** Each destination is written by one chunk at a time; one spare for a connection test. */
@@ -34,6 +35,7 @@ export function createPool(settings: ConnectionSettings, logger: Logger): pg.Poo
   pool.on('error', (error) => {
     logger.warn({ sqlState: sqlStateOf(error), reason: error.message }, 'idle connection lost');
   });
+  pool.on('connect', keepErrorsOffTheProcess);
   return pool;
 }
 

@@ -1,11 +1,12 @@
 import type { PoolClient } from 'pg';
 
 import { AppError } from '../../errors.ts';
-import type { MirrorTable } from '../../mirror/tables.ts';
+import { columnNames, type MirrorTable } from '../../mirror/tables.ts';
 import type { ChunkMark, CopyTextStream, ReplaceResult, TimeRange } from '../destination.ts';
-import { claimChunk } from './bookkeeping.ts';
+import { claimChunk, lockAffiliateTable } from './bookkeeping.ts';
+import { columnDefinitions } from './ddl.ts';
 import { copyRows } from './copy-rows.ts';
-import { qualifiedName } from '../../sql/postgres-identifiers.ts';
+import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
 
 /**
  * A UTC instant with an explicit zone. A bare date or a time without a zone would be read in
@@ -30,10 +31,14 @@ export function checkRange(range: TimeRange): void {
   }
 }
 
+const INCOMING = quoteIdentifier('affiliate_mirror_range');
+
 /**
- * Deletes the affiliate's rows of `table` with `from <= occurred_at < toExclusive` and copies
- * `rows` in. Runs inside the caller's transaction, so a failed copy leaves the old rows.
- * The ends are compared by the server as timestamptz, so microseconds count on both sides.
+ * Replaces the affiliate's rows of `table` with `from <= occurred_at < toExclusive` by `rows`,
+ * inside the caller's transaction, so a failed load leaves the old rows. The rows land in a
+ * temporary table first: a row whose event time moved at the source still sits at its old
+ * time in the mirror, outside the range, and is removed from there before the insert instead
+ * of failing it on the primary key. The ends are compared as timestamptz, microseconds kept.
  */
 export async function replaceRange(
   client: PoolClient,
@@ -45,12 +50,25 @@ export async function replaceRange(
   mark: ChunkMark,
 ): Promise<ReplaceResult> {
   const target = qualifiedName(schema, table.name);
+  const columns = quoteList(columnNames(table));
   const inRange = `affiliate_id = $1 AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz`;
   const values = [affiliateId, range.from, range.toExclusive];
 
   await claimChunk(client, schema, mark);
+  await lockAffiliateTable(client, schema, table.name, affiliateId);
+  await client.query(`CREATE TEMP TABLE ${INCOMING} (${columnDefinitions(table)}) ON COMMIT DROP`);
+  await copyRows(client, INCOMING, table, rows);
+
   const deleted = await client.query(`DELETE FROM ${target} WHERE ${inRange}`, values);
-  const rowsWritten = await copyRows(client, target, table, rows);
+  const moved = await client.query(
+    `DELETE FROM ${target} AS target USING ${INCOMING} AS incoming
+      WHERE target.affiliate_id = $1 AND incoming.affiliate_id = $1 AND target.id = incoming.id`,
+    [affiliateId],
+  );
+  const inserted = await client.query(
+    `INSERT INTO ${target} (${columns}) SELECT ${columns} FROM ${INCOMING} WHERE affiliate_id = $1`,
+    [affiliateId],
+  );
 
   const counted = await client.query<{ n: string }>(
     `SELECT count(*) AS n FROM ${target} WHERE ${inRange}`,
@@ -62,7 +80,9 @@ export async function replaceRange(
     await mark.sourceRowCount,
     `${table.name} [${range.from}, ${range.toExclusive})`,
   );
-  return { rowsDeleted: deleted.rowCount ?? 0, rowsWritten, rowsInRange };
+
+  const rowsDeleted = (deleted.rowCount ?? 0) + (moved.rowCount ?? 0);
+  return { rowsDeleted, rowsWritten: inserted.rowCount ?? 0, rowsInRange };
 }
 
 /**

@@ -74,7 +74,10 @@ ALTER TABLE executions
   ADD COLUMN heartbeat_at timestamptz,
   ADD COLUMN attempts integer NOT NULL DEFAULT 0,
   ADD COLUMN cancel_requested_at timestamptz,
-  ADD COLUMN current_chunk text;
+  ADD COLUMN current_chunk text,
+  -- The chunk ranges, fixed when the execution first starts, so that a resumed execution
+  -- means the same chunks by the same indexes even if the source changed meanwhile.
+  ADD COLUMN chunk_plan jsonb;
 
 -- Reload requests sent with an Idempotency-Key, and the execution each one was answered with
 -- (a new one, or an identical one already queued or running).
