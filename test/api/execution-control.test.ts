@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
+import { generateSyntheticData } from '../../src/importers/synthetic-generator.ts';
+import { silentLogger } from '../../src/logger.ts';
 import { connectionFields, createTestDatabase } from '../support/databases.ts';
 import { startTestService } from '../support/service.ts';
 
@@ -25,8 +27,16 @@ const reload = (body: unknown, headers: Record<string, string> = {}) =>
     headers,
   });
 
-/** Ten years of days: thousands of chunks, so the execution runs long enough to act on it. */
-const longWindow = { dataType: 'pageviews', fromDate: '2001-01-01', toDate: '2010-12-31' };
+/** 200 days with rows: 200 chunks, so the execution runs long enough to act on it. */
+await generateSyntheticData(api.store.pool, {
+  affiliateId: 7,
+  clicks: 40_000,
+  days: 200,
+  seed: 5,
+  start: new Date('2001-01-01T00:00:00Z'),
+  logger: silentLogger(),
+});
+const longWindow = { dataType: 'pageviews', fromDate: '2001-01-01', toDate: '2001-07-19' };
 
 async function waitForStatus(executionId: string, status: string, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
@@ -44,7 +54,7 @@ describe('cancel', () => {
   test('a running execution stops at a chunk boundary, ends cancelled and never restarts', async () => {
     const accepted = await reload(longWindow);
     const running = await waitForStatus(accepted.body.executionId, 'running');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 300));
 
     const cancel = await api.request('POST', `/v1/executions/${running.executionId}/cancel`, {
       token: admin,
@@ -159,9 +169,9 @@ describe('progress', () => {
 
   test('a finished execution reports chunks, rows, rate and percent', async () => {
     const accepted = await reload({
-      dataType: 'conversions',
-      fromDate: '2017-09-01',
-      toDate: '2017-09-03',
+      dataType: 'clicks',
+      fromDate: '2001-02-01',
+      toDate: '2001-02-03',
     });
     const execution = await api.waitForExecution(accepted.body.executionId, admin);
 
@@ -169,6 +179,8 @@ describe('progress', () => {
     assert.equal(execution.progress.chunksTotal, 3);
     assert.equal(execution.progress.percent, 100);
     assert.equal(typeof execution.progress.rowsPerSecond, 'number');
+    assert.ok(execution.progress.rowsWritten > 0);
+    assert.equal(execution.progress.rowsRead, execution.progress.rowsWritten);
     assert.equal(execution.progress.currentChunk, null);
   });
 });

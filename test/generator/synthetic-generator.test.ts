@@ -94,6 +94,18 @@ describe('synthetic data generator', () => {
     assert.deepEqual(await checksums(1), before);
   });
 
+  test('a run that stopped part way is completed by running it again', async () => {
+    const before = await checksums(1);
+    await store.pool.query(`DELETE FROM clicks WHERE affiliate_id = 1 AND id LIKE 'g7-c1%'`);
+    await store.pool.query(`DELETE FROM conversions WHERE affiliate_id = 1`);
+
+    const resumed = await generate(1, 7);
+
+    assert.equal(resumed.rowsInserted.clicks, 1 + 10 + 100 + 1_000 + 10_000);
+    assert.equal(resumed.rowsInserted.conversions, firstRun.rowsInserted.conversions);
+    assert.deepEqual(await checksums(1), before);
+  });
+
   test('every event lies within the days, to the microsecond', async () => {
     for (const table of ['clicks', 'conversions', 'pageviews']) {
       const outside = await scalar(
