@@ -16,6 +16,7 @@ export const errorCatalogue = {
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route.' },
   CONNECTOR_DISABLED: { status: 409, title: 'The connector is disabled; enable it first.' },
   BODY_MALFORMED: { status: 400, title: 'The request body is not valid JSON.' },
+  BODY_TOO_LARGE: { status: 413, title: 'The request body is too large.' },
   BODY_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json.' },
   VALIDATION_FAILED: { status: 400, title: 'The request is not valid.' },
   RELOAD_DATA_TYPE_INVALID: { status: 400, title: 'Unknown dataType.' },

@@ -17,6 +17,8 @@ const API_KEY_HEADER = /^ApiKey\s+(\S+)\s*$/i;
 
 /** Resolves `Authorization: ApiKey <token>` to a principal, or throws a 401. */
 export async function authenticate(pool: pg.Pool, request: FastifyRequest): Promise<Principal> {
+  if (request.principal) return request.principal;
+
   const header = request.headers.authorization;
   if (!header) throw new AppError('AUTH_MISSING');
 

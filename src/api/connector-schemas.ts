@@ -1,6 +1,8 @@
 import { engines } from '../destinations/destination.ts';
 
 const INT32_MAX = 2_147_483_647;
+/** PostgreSQL text cannot hold NUL; refusing it here keeps it a 400 instead of a 500. */
+const NO_NUL = '^[^\\u0000]*$';
 
 export const affiliateIdSchema = { type: 'integer', minimum: 1, maximum: INT32_MAX } as const;
 
@@ -8,11 +10,11 @@ export const affiliateIdSchema = { type: 'integer', minimum: 1, maximum: INT32_M
 const connectorInputProperties = {
   affiliateId: affiliateIdSchema,
   engine: { type: 'string', enum: [...engines] },
-  host: { type: 'string', minLength: 1, maxLength: 255 },
+  host: { type: 'string', minLength: 1, maxLength: 255, pattern: NO_NUL },
   port: { type: 'integer', minimum: 1, maximum: 65535 },
-  database: { type: 'string', minLength: 1, maxLength: 128 },
+  database: { type: 'string', minLength: 1, maxLength: 128, pattern: NO_NUL },
   schema: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[A-Za-z_][A-Za-z0-9_$]*$' },
-  username: { type: 'string', minLength: 1, maxLength: 128 },
+  username: { type: 'string', minLength: 1, maxLength: 128, pattern: NO_NUL },
   password: { type: 'string', minLength: 1, maxLength: 1024, writeOnly: true },
   useSsl: { type: 'boolean' },
   enabled: { type: 'boolean' },
@@ -79,11 +81,12 @@ export const connectorSchema = {
 export const connectorIdParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1 } },
+  properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
 } as const;
 
 export const listConnectorsQuery = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     AffiliateId: { type: 'array', items: affiliateIdSchema },
     Enabled: { type: 'boolean' },

@@ -8,6 +8,7 @@ import {
   listConnectors,
   updateConnector,
   type ConnectorFields,
+  type ConnectorRecord,
 } from '../store/connectors-store.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { authenticateAdmin, canSeeAffiliate, CONNECTOR_FEATURE } from './auth.ts';
@@ -22,30 +23,62 @@ import {
   type ConnectorInput,
 } from './connector-schemas.ts';
 import { getAffiliate } from '../store/affiliates-store.ts';
+import { cancelConnectorExecutions } from '../store/executions-store.ts';
 
-const DEFAULT_SCHEMA = 'public';
+/** Where mirror tables go when no schema is given: each engine's usual default schema. */
+const DEFAULT_SCHEMAS: Record<ConnectorInput['engine'], string> = {
+  PostgresSQL: 'public',
+  SqlServer: 'dbo',
+};
 const tags = ['connectors'];
 const security = [{ ApiKey: [] }];
 const problems = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema };
 
-function fieldsFrom(deps: ApiDeps, input: ConnectorInput, keptPassword?: Buffer): ConnectorFields {
-  const passwordEncrypted =
-    input.password !== undefined ? deps.cipher.encrypt(new Secret(input.password)) : keptPassword;
-  if (!passwordEncrypted)
+/** A new connector's fields; `enabled` defaults to true, `schema` to the engine's default. */
+function newFields(deps: ApiDeps, input: ConnectorInput): ConnectorFields {
+  if (input.password === undefined) {
     throw AppError.invalidField('VALIDATION_FAILED', 'password', 'is required.');
-
+  }
   return {
     affiliateId: input.affiliateId,
     engine: input.engine,
     host: input.host,
     port: input.port,
     database: input.database,
-    schema: input.schema ?? DEFAULT_SCHEMA,
+    schema: input.schema ?? DEFAULT_SCHEMAS[input.engine],
     username: input.username,
-    passwordEncrypted,
+    passwordEncrypted: deps.cipher.encrypt(new Secret(input.password)),
     useSsl: input.useSsl,
     enabled: input.enabled ?? true,
   };
+}
+
+/**
+ * A replacement's fields. Omitted optional fields keep their current values. The stored
+ * password is kept only while it goes to the same server as the same user: sending it to a
+ * new host or user needs whoever changes them to give the password too.
+ */
+function replacedFields(deps: ApiDeps, input: ConnectorInput, current: ConnectorRecord) {
+  const sameTarget =
+    input.host === current.host &&
+    input.port === current.port &&
+    input.database === current.database &&
+    input.username === current.username &&
+    input.engine === current.engine;
+  if (input.password === undefined && !sameTarget) {
+    throw AppError.invalidField(
+      'VALIDATION_FAILED',
+      'password',
+      'is required when engine, host, port, database or username change.',
+    );
+  }
+  const fields: ConnectorFields = {
+    ...newFields(deps, { ...input, password: input.password ?? '-' }),
+    schema: input.schema ?? current.schema,
+    enabled: input.enabled ?? current.enabled,
+  };
+  if (input.password === undefined) fields.passwordEncrypted = current.passwordEncrypted;
+  return fields;
 }
 
 /** The affiliates a listing covers: those asked for, or all of the token's with the feature. */
@@ -113,7 +146,7 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ApiDeps) {
       const principal = await authenticateAdmin(deps.pool, request);
       await requireAffiliateAccess(deps, principal, request.body.affiliateId);
 
-      const connector = await insertConnector(deps.pool, fieldsFrom(deps, request.body));
+      const connector = await insertConnector(deps.pool, newFields(deps, request.body));
       request.log.info(
         { connectorId: connector.id, affiliateId: connector.affiliateId },
         'connector created',
@@ -164,9 +197,12 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ApiDeps) {
         await requireAffiliateAccess(deps, principal, request.body.affiliateId);
       }
 
-      const fields = fieldsFrom(deps, request.body, connector.passwordEncrypted);
+      const fields = replacedFields(deps, request.body, connector);
       const updated = await updateConnector(deps.pool, connector.id, fields);
-      request.log.info({ connectorId: connector.id }, 'connector updated');
+      const cancelled = fields.enabled
+        ? []
+        : await cancelConnectorExecutions(deps.pool, connector.id);
+      request.log.info({ connectorId: connector.id, cancelled }, 'connector updated');
       return connectorView(updated!);
     },
   );
@@ -185,7 +221,8 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ApiDeps) {
     async (request, reply) => {
       const { connector } = await loadManagedConnector(deps, request, request.params.id);
       await deleteConnector(deps.pool, connector.id);
-      request.log.info({ connectorId: connector.id }, 'connector deleted');
+      const cancelled = await cancelConnectorExecutions(deps.pool, connector.id);
+      request.log.info({ connectorId: connector.id, cancelled }, 'connector deleted');
       return reply.code(204).send();
     },
   );

@@ -58,8 +58,7 @@ function toAppError(error: unknown): AppError {
   }
   const mapped = framework.code ? FRAMEWORK_CODES[framework.code] : undefined;
   if (mapped) return new AppError(mapped, errorCatalogue[mapped].title);
-  if (framework.statusCode === 413)
-    return new AppError('VALIDATION_FAILED', 'The request body is too large.');
+  if (framework.statusCode === 413) return new AppError('BODY_TOO_LARGE');
   return new AppError('INTERNAL', 'Internal error; the service log has the details.', {
     cause: error,
   });

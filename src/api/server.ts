@@ -9,10 +9,25 @@ import { registerConnectorRoutes } from './connectors-routes.ts';
 import { registerEventRoutes } from './events-routes.ts';
 import { registerExecutionEventsRoute } from './execution-events-route.ts';
 import { registerExecutionRoutes } from './executions-routes.ts';
+import { authenticate } from './auth.ts';
 import { handleError } from './problem.ts';
 import { registerReloadRoutes } from './reload-routes.ts';
 
 const BODY_LIMIT_BYTES = 1_048_576;
+
+/**
+ * `content-type: application/json` with no body (a DELETE from many HTTP clients) reads as no
+ * body instead of failing as malformed JSON.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance) {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, undefined);
+    void parseJson(request, text, done);
+  });
+}
 
 function registerHealthRoute(app: FastifyInstance, deps: ApiDeps) {
   app.get('/health', { schema: { hide: true } }, async () => {
@@ -56,6 +71,12 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler(handleError);
+  // The token is checked before the body is read: a caller without one learns nothing about
+  // what the body should have been.
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/v1/')) await authenticate(deps.pool, request);
+  });
+  acceptEmptyJsonBodies(app);
   app.setNotFoundHandler((request) => {
     throw new AppError(
       'ROUTE_NOT_FOUND',

@@ -3,8 +3,19 @@ import { InvalidArgumentError } from 'commander';
 
 import { getAffiliate, upsertAffiliate } from '../store/affiliates-store.ts';
 import { createToken, policies, type Policy } from '../store/tokens-store.ts';
-import { collect, collectAffiliateIds, parseAffiliateId } from './arguments.ts';
+import { CONNECTOR_FEATURE } from '../api/auth.ts';
+import { collectAffiliateIds, parseAffiliateId } from './arguments.ts';
 import { withStore } from './context.ts';
+
+/** Features the service knows; a typo would otherwise switch the real one off silently. */
+const knownFeatures = [CONNECTOR_FEATURE];
+
+function collectFeature(value: string, previous: string[]): string[] {
+  if (!knownFeatures.includes(value)) {
+    throw new InvalidArgumentError(`must be one of ${knownFeatures.join(', ')}.`);
+  }
+  return [...previous, value];
+}
 
 function parsePolicy(value: string): Policy {
   if (!(policies as readonly string[]).includes(value)) {
@@ -20,7 +31,12 @@ export function registerAdminCommands(program: Command) {
     .description('Creates an affiliate, or updates its name and features.')
     .requiredOption('--id <n>', 'affiliate id (int32)', parseAffiliateId)
     .requiredOption('--name <text>', 'display name')
-    .option('--feature <name>', 'a feature to enable; repeat for several', collect, [])
+    .option(
+      '--feature <name>',
+      `a feature to enable (${knownFeatures.join(', ')}); repeat for several`,
+      collectFeature,
+      [],
+    )
     .action(async (options: { id: number; name: string; feature: string[] }) => {
       await withStore(async ({ store }) => {
         const affiliate = await upsertAffiliate(store.pool, {

@@ -19,11 +19,7 @@ export function parseAffiliateId(value: string): number {
   return id;
 }
 
-/** For options given several times: `--feature a --feature b`. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
+/** For `--affiliate 7 --affiliate 9`. */
 export function collectAffiliateIds(value: string, previous: number[] = []): number[] {
   return [...previous, parseAffiliateId(value)];
 }

@@ -77,6 +77,11 @@ export function parseApacheLogLine(line: string): ApacheLogLine | string {
   const requestParts = REQUEST.exec(request ?? '');
   if (!requestParts) return `request ${shown(request ?? '')} is not "METHOD path PROTOCOL"`;
 
+  const size = orNull(bytes);
+  if (size !== null && (size.length > 18 || !/^\d+$/.test(size))) {
+    return `size ${shown(size)} is not a byte count`;
+  }
+
   const [, method, path, protocol] = requestParts;
   return {
     ip: ip ?? '',
@@ -85,7 +90,7 @@ export function parseApacheLogLine(line: string): ApacheLogLine | string {
     path: path ?? '',
     protocol,
     statusCode: Number(status),
-    bytes: orNull(bytes),
+    bytes: size,
     referrer: orNull(referrer),
     userAgent: orNull(userAgent),
   };

@@ -186,6 +186,21 @@ export async function isCancelRequested(pool: pg.Pool, id: string): Promise<bool
   return result.rows[0]?.requested ?? true;
 }
 
+/** Cancels everything a connector has queued or running: it was deleted or disabled. */
+export async function cancelConnectorExecutions(pool: pg.Pool, connectorId: number) {
+  const result = await pool.query<{ id: string }>(
+    `UPDATE executions SET
+            cancel_requested_at = coalesce(cancel_requested_at, now()),
+            status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+            finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+            updated_at = now()
+      WHERE connector_id = $1 AND status IN ('queued', 'running')
+      RETURNING id`,
+    [connectorId],
+  );
+  return result.rows.map((row) => row.id);
+}
+
 /**
  * Asks an execution to stop. A queued one is cancelled at once; a running one stops at its next
  * chunk boundary. Returns the status it had, or undefined when there is no such execution.

@@ -233,3 +233,89 @@ describe('OpenAPI', () => {
     assert.ok(response.body.components.securitySchemes.ApiKey);
   });
 });
+
+describe('client mistakes are 4xx problems, never 500s', () => {
+  test('an id beyond any connector, a NUL in a text field, an unknown filter: 400', async () => {
+    const huge = await api.request('GET', '/v1/affiliates/connectors/99999999999999999999', {
+      token: admin,
+    });
+    const nul = await api.request('POST', '/v1/affiliates/connectors', {
+      token: admin,
+      body: { ...body, host: 'a\u0000b' },
+    });
+    const filter = await api.request('GET', '/v1/affiliates/connectors?affiliateId=9', {
+      token: admin,
+    });
+
+    for (const response of [huge, nul, filter]) {
+      assert.equal(response.status, 400, JSON.stringify(response.body));
+      assert.equal(response.body.code, 'VALIDATION_FAILED');
+    }
+    assert.equal(nul.body.errors[0].field, 'host');
+  });
+
+  test('without a token, even a malformed body is a 401', async () => {
+    const response = await api.request('POST', '/v1/affiliates/connectors', { rawBody: '{oops' });
+    assert.equal(response.status, 401);
+  });
+
+  test('a body over the limit is a 413', async () => {
+    const response = await api.request('POST', '/v1/affiliates/connectors', {
+      token: admin,
+      rawBody: JSON.stringify({ ...body, host: 'x'.repeat(2_000_000) }),
+    });
+    assert.equal(response.status, 413);
+    assert.equal(response.body.code, 'BODY_TOO_LARGE');
+  });
+
+  test('a DELETE sent with a JSON content type and no body works', async () => {
+    const { body: connector } = await createConnector();
+    const response = await api.request('DELETE', `/v1/affiliates/connectors/${connector.id}`, {
+      token: admin,
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(response.status, 204);
+  });
+});
+
+describe('replacing and removing connectors', () => {
+  test('a PUT that omits optional fields keeps them', async () => {
+    const { body: connector } = await createConnector({ enabled: false, schema: 'kept_schema' });
+    const replaced = await api.request('PUT', `/v1/affiliates/connectors/${connector.id}`, {
+      token: admin,
+      body: { ...body, password: undefined, schema: undefined, enabled: undefined },
+    });
+
+    assert.equal(replaced.body.enabled, false);
+    assert.equal(replaced.body.schema, 'kept_schema');
+  });
+
+  test('the stored password is not sent to a new host: a PUT changing it needs the password', async () => {
+    const { body: connector } = await createConnector();
+    const moved = await api.request('PUT', `/v1/affiliates/connectors/${connector.id}`, {
+      token: admin,
+      body: { ...body, password: undefined, host: 'elsewhere.example' },
+    });
+
+    assert.equal(moved.status, 400);
+    assert.equal(moved.body.errors[0].field, 'password');
+  });
+
+  test('a SqlServer connector defaults to the dbo schema', async () => {
+    const { body: connector } = await createConnector({ engine: 'SqlServer' });
+    assert.equal(connector.schema, 'dbo');
+  });
+
+  test('deleting a connector cancels what it has queued or running', async () => {
+    const { body: connector } = await createConnector();
+    const accepted = await api.request('POST', `/v1/affiliates/connectors/${connector.id}/reload`, {
+      token: admin,
+      body: { dataType: 'clicks', fromDate: '2017-01-01', toDate: '2017-01-02' },
+    });
+    await api.request('DELETE', `/v1/affiliates/connectors/${connector.id}`, { token: admin });
+    const execution = await api.waitForExecution(accepted.body.executionId, admin);
+
+    assert.notEqual(execution.status, 'running');
+    assert.ok(['cancelled', 'succeeded'].includes(execution.status), execution.status);
+  });
+});
