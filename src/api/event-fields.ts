@@ -44,6 +44,9 @@ export function readId(value: unknown): unknown {
   return value;
 }
 
+/** Text PostgreSQL reads as exactly the instant parseInstant read: sent on as it is. */
+const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$/;
+
 /**
  * An ISO 8601 date-time; no offset means UTC. Digits finer than a microsecond, which
  * PostgreSQL cannot store, are cut off rather than rounded, so an event never moves to a
@@ -57,7 +60,7 @@ export function readOccurredAt(value: unknown): unknown {
         `(no offset means UTC); got ${shortJson(value)}.`,
     );
   }
-  return formatMicros(parsed.micros);
+  return CANONICAL_UTC.test(value as string) ? value : formatMicros(parsed.micros);
 }
 
 /** Free text; NUL characters, which PostgreSQL refuses in text, are removed and counted. */

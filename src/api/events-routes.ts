@@ -100,13 +100,8 @@ function registerIngestRoute(scope: FastifyInstance, deps: ApiDeps) {
       const affiliateId = readAffiliateId(request.params);
       await authorizeWriter(deps, request, affiliateId);
 
-      const t0 = performance.now();
       const batch = parseEventBatch(request.body);
-      const t1 = performance.now();
       const changed = await upsertEventRows(deps.pool, affiliateId, tableRows(batch));
-      const t2 = performance.now();
-      (globalThis as any).phases ??= [];
-      (globalThis as any).phases.push([t1 - t0, t2 - t1]);
       request.log.info(
         { affiliateId, accepted: batch.accepted, changed, rejected: batch.rejected.length },
         'events ingested',

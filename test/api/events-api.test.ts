@@ -207,6 +207,16 @@ describe('POST /v1/affiliates/{affiliateId}/events', () => {
     assert.equal((await stored('clicks', 'c-nul'))?.referrer, 'ab');
   });
 
+  test('stores text with quotes, backslashes, braces and the word NULL as sent', async () => {
+    const tricky = 'He said "hi" \\ {a,b} \n\t é 🎉';
+    await post([click('c-"quoted"\\', { referrer: tricky, userAgent: 'NULL', os: '' })]);
+
+    const row = await stored('clicks', 'c-"quoted"\\');
+    assert.equal(row?.referrer, tricky);
+    assert.equal(row?.user_agent, 'NULL');
+    assert.equal(row?.os, '');
+  });
+
   test('an id sent twice in one request keeps its last item', async () => {
     const response = await post([
       click('c-twice', { device: 'first' }),
