@@ -23,7 +23,7 @@ import {
   type ConnectorInput,
 } from './connector-schemas.ts';
 import { getAffiliate } from '../store/affiliates-store.ts';
-import { cancelConnectorExecutions } from '../store/executions-store.ts';
+import { requestCancel } from '../store/executions-store.ts';
 
 /** Where mirror tables go when no schema is given: each engine's usual default schema. */
 const DEFAULT_SCHEMAS: Record<ConnectorInput['engine'], string> = {
@@ -201,7 +201,7 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ApiDeps) {
       const updated = await updateConnector(deps.pool, connector.id, fields);
       const cancelled = fields.enabled
         ? []
-        : await cancelConnectorExecutions(deps.pool, connector.id);
+        : await requestCancel(deps.pool, { connectorId: connector.id });
       request.log.info({ connectorId: connector.id, cancelled }, 'connector updated');
       return connectorView(updated!);
     },
@@ -221,7 +221,7 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ApiDeps) {
     async (request, reply) => {
       const { connector } = await loadManagedConnector(deps, request, request.params.id);
       await deleteConnector(deps.pool, connector.id);
-      const cancelled = await cancelConnectorExecutions(deps.pool, connector.id);
+      const cancelled = await requestCancel(deps.pool, { connectorId: connector.id });
       request.log.info({ connectorId: connector.id, cancelled }, 'connector deleted');
       return reply.code(204).send();
     },

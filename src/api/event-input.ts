@@ -1,4 +1,4 @@
-import { AppError } from '../errors.ts';
+import { AppError, type FieldProblem } from '../errors.ts';
 import type { EventDataType } from '../mirror/tables.ts';
 import {
   Invalid,
@@ -90,10 +90,9 @@ export const eventShapes: Record<EventType, EventShape> = {
   pageview: shapeOf('pageview'),
 };
 
-export interface RejectedEvent {
+/** A field at fault in item `index` of the request, which was not stored. */
+export interface RejectedEvent extends FieldProblem {
   index: number;
-  field: string;
-  message: string;
 }
 
 export interface EventBatch {
@@ -146,12 +145,12 @@ function readItems(body: unknown): unknown[] {
   return events;
 }
 
+const TYPE_MESSAGE = `must be one of ${eventTypes.map((type) => `"${type}"`).join(', ')}.`;
+
 function readType(value: unknown): EventType | Invalid {
   if ((eventTypes as readonly unknown[]).includes(value)) return value as EventType;
-  return new Invalid(`must be one of ${eventTypes.map((type) => `"${type}"`).join(', ')}.`);
+  return new Invalid(TYPE_MESSAGE);
 }
-
-type FieldProblem = { field: string; message: string };
 
 /** Puts a read value into its column, or notes why it was refused. */
 function keep(row: unknown[], problems: FieldProblem[], field: string, at: number, value: unknown) {
@@ -180,6 +179,30 @@ function readItem(
   return row;
 }
 
+/** Adds item `index` to the batch's rows, or its problems to `rejected`. */
+function addItem(batch: EventBatch, item: unknown, index: number): void {
+  if (!isObject(item)) {
+    batch.rejected.push({ index, field: 'event', message: 'must be an event object.' });
+    return;
+  }
+  const type = readType(item.type);
+  if (type instanceof Invalid) {
+    batch.rejected.push({ index, field: 'type', message: type.message });
+    return;
+  }
+
+  const notes: ReadNotes = { nulBytesStripped: 0 };
+  const problems: FieldProblem[] = [];
+  const row = readItem(item, eventShapes[type], notes, problems);
+  if (problems.length > 0) {
+    for (const problem of problems) batch.rejected.push({ index, ...problem });
+    return;
+  }
+  batch.rows[type].set(row[0] as string, row);
+  batch.accepted += 1;
+  batch.nulBytesStripped += notes.nulBytesStripped;
+}
+
 /**
  * Checks every item of a request body. Throws a 400 only when the body itself is wrong; a bad
  * item is listed in `rejected` (one entry per field at fault) and the others are kept.
@@ -193,28 +216,6 @@ export function parseEventBatch(body: unknown): EventBatch {
     nulBytesStripped: 0,
   };
 
-  for (let index = 0; index < items.length; index += 1) {
-    const item = items[index];
-    const type = isObject(item) ? readType(item.type) : new Invalid('must be an event object.');
-    if (type instanceof Invalid) {
-      batch.rejected.push({
-        index,
-        field: isObject(item) ? 'type' : 'event',
-        message: type.message,
-      });
-      continue;
-    }
-
-    const notes: ReadNotes = { nulBytesStripped: 0 };
-    const problems: FieldProblem[] = [];
-    const row = readItem(item as Record<string, unknown>, eventShapes[type], notes, problems);
-    if (problems.length > 0) {
-      for (const problem of problems) batch.rejected.push({ index, ...problem });
-      continue;
-    }
-    batch.rows[type].set(row[0] as string, row);
-    batch.accepted += 1;
-    batch.nulBytesStripped += notes.nulBytesStripped;
-  }
+  for (let index = 0; index < items.length; index += 1) addItem(batch, items[index], index);
   return batch;
 }

@@ -14,11 +14,13 @@ const AMOUNT_NUMBER =
   /"amount"(\s*):(\s*)(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)(?=\s*[,}])/g;
 
 /**
- * Parses an events body with amounts kept as their exact text. A `__proto__` key stays an
- * ordinary own property with `JSON.parse`, and the item checks refuse it as an unknown field.
+ * Parses an events body with amounts kept as their exact text. An empty body reads as none,
+ * as on every route (a DELETE often comes with a JSON content type and nothing else). A
+ * `__proto__` key stays an ordinary own property with `JSON.parse`, and the item checks
+ * refuse it as an unknown field.
  */
 export function parseEventsJson(text: string): unknown {
-  if (text.trim() === '') throw new AppError('BODY_MALFORMED', 'The request body is empty.');
+  if (text.trim() === '') return undefined;
 
   try {
     return JSON.parse(text.replace(AMOUNT_NUMBER, '"amount"$1:$2"$3"'));

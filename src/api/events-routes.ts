@@ -33,7 +33,7 @@ const problems = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 4
 
 /** The caller may write this affiliate's tracking data; a missing affiliate is a 404. */
 async function authorizeWriter(deps: ApiDeps, request: FastifyRequest, affiliateId: number) {
-  const principal = await authenticate(deps.pool, request);
+  const principal = request.principal ?? (await authenticate(deps.pool, request));
   if (!WRITER_POLICIES.includes(principal.policy)) {
     const needed = WRITER_POLICIES.join(' or ');
     throw new AppError(
@@ -51,7 +51,7 @@ async function authorizeWriter(deps: ApiDeps, request: FastifyRequest, affiliate
   );
 }
 
-/** The POST route skips schema validation (see below), so its one parameter is read here. */
+/** Read by hand: the guard runs before schema validation, and the POST route skips it. */
 function readAffiliateId(params: unknown): number {
   const text = (params as { affiliateId?: string }).affiliateId ?? '';
   const id = Number(text);
@@ -98,8 +98,6 @@ function registerIngestRoute(scope: FastifyInstance, deps: ApiDeps) {
     },
     async (request) => {
       const affiliateId = readAffiliateId(request.params);
-      await authorizeWriter(deps, request, affiliateId);
-
       const batch = parseEventBatch(request.body);
       const changed = await upsertEventRows(deps.pool, affiliateId, tableRows(batch));
       request.log.info(
@@ -130,8 +128,6 @@ function registerDeleteRoute(scope: FastifyInstance, deps: ApiDeps) {
     },
     async (request, reply) => {
       const { affiliateId, type, id } = request.params;
-      await authorizeWriter(deps, request, affiliateId);
-
       const deleted = await deleteEvent(deps.pool, affiliateId, eventShapes[type].table, id);
       if (!deleted) {
         throw new AppError('EVENT_NOT_FOUND', `Affiliate ${affiliateId} has no ${type} "${id}".`);
@@ -169,6 +165,10 @@ function useEventsJsonParser(scope: FastifyInstance) {
  */
 export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps) {
   void app.register((scope, _options, done) => {
+    // Checked as soon as the request arrives: no one without access makes us read 16 MiB.
+    scope.addHook('onRequest', async (request) => {
+      await authorizeWriter(deps, request, readAffiliateId(request.params));
+    });
     useEventsJsonParser(scope);
     registerIngestRoute(scope, deps);
     registerDeleteRoute(scope, deps);

@@ -91,7 +91,7 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ApiDeps) {
     },
     async (request, reply) => {
       const execution = await loadVisibleExecution(deps, request, request.params.executionId);
-      const previous = await requestCancel(deps.pool, execution.id);
+      const [previous] = await requestCancel(deps.pool, { executionId: execution.id });
       if (!previous) {
         throw new AppError(
           'EXECUTION_FINISHED',
@@ -99,7 +99,10 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ApiDeps) {
         );
       }
 
-      request.log.info({ executionId: execution.id, previous }, 'cancel requested');
+      request.log.info(
+        { executionId: execution.id, previous: previous.status },
+        'cancel requested',
+      );
       const updated = await getExecution(deps.pool, execution.id);
       return reply.code(202).send(executionView(updated!));
     },

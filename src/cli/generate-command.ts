@@ -88,11 +88,11 @@ export function registerGenerateCommand(program: Command): void {
     )
     .option(
       '--start <date>',
-      `the first day, YYYY-MM-DD in UTC (default ${DEFAULT_START})`,
+      `the first day, YYYY-MM-DD in UTC (default: ${DEFAULT_START})`,
       parseStartDate,
-      parseStartDate(DEFAULT_START),
     )
-    .action(async (options: GenerateArguments) => {
+    .action(async (given: Omit<GenerateArguments, 'start'> & { start?: Date }) => {
+      const options = { ...given, start: given.start ?? parseStartDate(DEFAULT_START) };
       const report = await withStore(({ store, logger }) =>
         generateSyntheticData(store.pool, {
           affiliateId: options.affiliate,

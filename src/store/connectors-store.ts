@@ -34,23 +34,28 @@ const CONNECTOR_COLUMNS = `
 
 const SELECT_CONNECTOR = `SELECT ${CONNECTOR_COLUMNS} FROM connectors`;
 
+/** The stored columns of a connector, in the order the statements below number them. */
+function fieldValues(fields: ConnectorFields) {
+  return [
+    fields.affiliateId,
+    fields.engine,
+    fields.host,
+    fields.port,
+    fields.database,
+    fields.schema,
+    fields.username,
+    fields.passwordEncrypted,
+    fields.useSsl,
+    fields.enabled,
+  ];
+}
+
 export async function insertConnector(pool: pg.Pool, fields: ConnectorFields) {
   const result = await pool.query<ConnectorRecord>(
     `INSERT INTO connectors (affiliate_id, engine, host, port, database, schema, username,
                              password_encrypted, use_ssl, enabled)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${CONNECTOR_COLUMNS}`,
-    [
-      fields.affiliateId,
-      fields.engine,
-      fields.host,
-      fields.port,
-      fields.database,
-      fields.schema,
-      fields.username,
-      fields.passwordEncrypted,
-      fields.useSsl,
-      fields.enabled,
-    ],
+    fieldValues(fields),
   );
   return result.rows[0]!;
 }
@@ -58,23 +63,11 @@ export async function insertConnector(pool: pg.Pool, fields: ConnectorFields) {
 /** Updates in place, so the connector keeps its id and its executions. */
 export async function updateConnector(pool: pg.Pool, id: number, fields: ConnectorFields) {
   await pool.query(
-    `UPDATE connectors SET affiliate_id = $2, engine = $3, host = $4, port = $5, database = $6,
-            schema = $7, username = $8, password_encrypted = $9, use_ssl = $10, enabled = $11,
+    `UPDATE connectors SET affiliate_id = $1, engine = $2, host = $3, port = $4, database = $5,
+            schema = $6, username = $7, password_encrypted = $8, use_ssl = $9, enabled = $10,
             broken_until = NULL, broken_reason = NULL, updated_at = now()
-      WHERE id = $1 AND deleted_at IS NULL`,
-    [
-      id,
-      fields.affiliateId,
-      fields.engine,
-      fields.host,
-      fields.port,
-      fields.database,
-      fields.schema,
-      fields.username,
-      fields.passwordEncrypted,
-      fields.useSsl,
-      fields.enabled,
-    ],
+      WHERE id = $11 AND deleted_at IS NULL`,
+    [...fieldValues(fields), id],
   );
   return getConnector(pool, id);
 }

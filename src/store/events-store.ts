@@ -71,6 +71,8 @@ export async function upsertEventRows(
   affiliateId: number,
   parts: EventRows[],
 ): Promise<number> {
+  if (parts.every((part) => part.rows.length === 0)) return 0;
+
   const client = await pool.connect();
   let changed = 0;
 

@@ -186,37 +186,32 @@ export async function isCancelRequested(pool: pg.Pool, id: string): Promise<bool
   return result.rows[0]?.requested ?? true;
 }
 
-/** Cancels everything a connector has queued or running: it was deleted or disabled. */
-export async function cancelConnectorExecutions(pool: pg.Pool, connectorId: number) {
-  const result = await pool.query<{ id: string }>(
-    `UPDATE executions SET
-            cancel_requested_at = coalesce(cancel_requested_at, now()),
-            status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
-            finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
-            updated_at = now()
-      WHERE connector_id = $1 AND status IN ('queued', 'running')
-      RETURNING id`,
-    [connectorId],
-  );
-  return result.rows.map((row) => row.id);
-}
-
 /**
- * Asks an execution to stop. A queued one is cancelled at once; a running one stops at its next
- * chunk boundary. Returns the status it had, or undefined when there is no such execution.
+ * Asks executions to stop: one (by id), or all of a connector's (deleted or disabled). A queued
+ * one is cancelled at once; a running one stops at its next chunk boundary. Returns the
+ * executions concerned with the status each had.
  */
-export async function requestCancel(pool: pg.Pool, id: string) {
-  const result = await pool.query<{ status: ExecutionStatus }>(
-    `UPDATE executions SET
-            cancel_requested_at = coalesce(cancel_requested_at, now()),
-            status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
-            finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+export async function requestCancel(
+  pool: pg.Pool,
+  which: { executionId: string } | { connectorId: number },
+) {
+  const [column, value] =
+    'executionId' in which ? ['id', which.executionId] : ['connector_id', which.connectorId];
+  const result = await pool.query<{ id: string; status: ExecutionStatus }>(
+    `WITH target AS (
+       SELECT id, status FROM executions
+        WHERE ${column} = $1 AND status IN ('queued', 'running') FOR UPDATE
+     )
+     UPDATE executions e SET
+            cancel_requested_at = coalesce(e.cancel_requested_at, now()),
+            status = CASE WHEN e.status = 'queued' THEN 'cancelled' ELSE e.status END,
+            finished_at = CASE WHEN e.status = 'queued' THEN now() ELSE e.finished_at END,
             updated_at = now()
-      WHERE id = $1 AND status IN ('queued', 'running')
-      RETURNING status`,
-    [id],
+       FROM target WHERE e.id = target.id
+     RETURNING e.id, target.status`,
+    [value],
   );
-  return result.rows[0]?.status;
+  return result.rows;
 }
 
 /** A worker that stops gives its execution up: the next reaper resumes it without waiting. */

@@ -228,7 +228,9 @@ describe('POST /v1/affiliates/{affiliateId}/events', () => {
   });
 
   test('accepts 10,000 events and refuses 10,001 naming events', async () => {
-    const events = Array.from({ length: 10_000 }, (_, n) => click(`bulk-${n}`));
+    // Long user agents make the body ~3 MB, past the server's default 1 MiB limit.
+    const userAgent = `Mozilla/5.0 ${'x'.repeat(240)}`;
+    const events = Array.from({ length: 10_000 }, (_, n) => click(`bulk-${n}`, { userAgent }));
     const accepted = await post(events);
     assert.equal(accepted.body.accepted, 10_000);
 
@@ -275,6 +277,13 @@ describe('DELETE /v1/affiliates/{affiliateId}/events/{type}/{id}', () => {
     );
     assert.equal(tracked.rowCount, 1);
 
+    await post([click('c-gone-2')]);
+    const withJsonType = await api.request('DELETE', `${url}/click/c-gone-2`, {
+      token: writer,
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(withJsonType.status, 204);
+
     const again = await api.request('DELETE', target, { token: writer });
     assert.equal(again.status, 404);
     assert.equal(again.body.code, 'EVENT_NOT_FOUND');
@@ -289,10 +298,17 @@ describe('DELETE /v1/affiliates/{affiliateId}/events/{type}/{id}', () => {
 });
 
 describe('events API access', () => {
-  test('needs a token (401)', async () => {
+  test('needs a token (401), checked before the body is read', async () => {
     const response = await api.request('POST', url, { body: { events: [click('a')] } });
     assert.equal(response.status, 401);
     assert.equal(response.body.code, 'AUTH_MISSING');
+
+    const malformed = await api.request('POST', url, { rawBody: '{"events": [' });
+    assert.equal(malformed.status, 401);
+
+    const deletion = await api.request('DELETE', `${url}/click/c-1`, { token: 'amk_unknown' });
+    assert.equal(deletion.status, 401);
+    assert.equal(deletion.body.code, 'AUTH_INVALID');
   });
 
   test('refuses AccountUser tokens (403) and accepts AccountAdmin ones', async () => {

@@ -3,22 +3,13 @@ import { describe, test } from 'node:test';
 
 import { generateSyntheticData } from '../../src/importers/synthetic-generator.ts';
 import { silentLogger } from '../../src/logger.ts';
-import { connectionFields, createTestDatabase } from '../support/databases.ts';
+import { createTestDatabase } from '../support/databases.ts';
 import { startTestService } from '../support/service.ts';
 
 const api = await startTestService('execution_control');
 const destination = await createTestDatabase('execution_control_dest');
 const admin = await api.tenant(7);
-const created = await api.request('POST', '/v1/affiliates/connectors', {
-  token: admin,
-  body: {
-    affiliateId: 7,
-    engine: 'PostgresSQL',
-    useSsl: false,
-    ...connectionFields(destination.url),
-  },
-});
-const connectorId: number = created.body.id;
+const connectorId = await api.connector(admin, destination.url);
 
 const reload = (body: unknown, headers: Record<string, string> = {}) =>
   api.request('POST', `/v1/affiliates/connectors/${connectorId}/reload`, {

@@ -7,16 +7,7 @@ import { startTestService } from '../support/service.ts';
 const api = await startTestService('reload_endpoint');
 const destination = await createTestDatabase('reload_endpoint_dest');
 const admin = await api.tenant(7);
-const created = await api.request('POST', '/v1/affiliates/connectors', {
-  token: admin,
-  body: {
-    affiliateId: 7,
-    engine: 'PostgresSQL',
-    useSsl: false,
-    ...connectionFields(destination.url),
-  },
-});
-const connectorId: number = created.body.id;
+const connectorId = await api.connector(admin, destination.url);
 
 const reload = (body: unknown, token = admin, id = connectorId) =>
   api.request('POST', `/v1/affiliates/connectors/${id}/reload`, { token, body });

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
 
 import { generateSyntheticData } from '../../src/importers/synthetic-generator.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { eventTables } from '../../src/mirror/tables.ts';
-import { connectionFields, createTestDatabase } from '../support/databases.ts';
+import { createTestDatabase } from '../support/databases.ts';
 import { fingerprint } from '../support/fingerprint.ts';
 import { startTestService } from '../support/service.ts';
+import { spawnWorker } from '../support/worker-process.ts';
 
 /**
  * Three worker processes share one store and reload ten connectors; one of them is killed
@@ -17,7 +15,6 @@ import { startTestService } from '../support/service.ts';
  * show that no chunk was applied twice or by two workers.
  */
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AFFILIATE = 7;
 const CONNECTORS = 10;
 const WINDOW = { fromDate: '2025-01-01', toDate: '2025-01-20' };
@@ -37,37 +34,14 @@ const destinations = await Promise.all(
   Array.from({ length: CONNECTORS }, (_, i) => createTestDatabase(`crash_dest_${i}`)),
 );
 const connectorIds: number[] = [];
-for (const destination of destinations) {
-  const created = await api.request('POST', '/v1/affiliates/connectors', {
-    token,
-    body: {
-      affiliateId: AFFILIATE,
-      engine: 'PostgresSQL',
-      useSsl: false,
-      ...connectionFields(destination.url),
-    },
-  });
-  connectorIds.push(created.body.id);
-}
+for (const destination of destinations)
+  connectorIds.push(await api.connector(token, destination.url));
 
-function startWorkerProcess(): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      ...api.workerEnv,
-      LOG_LEVEL: 'warn',
-      AFFILIATE_MIRROR_SYNC_INTERVAL_MS: '0',
-      AFFILIATE_MIRROR_WORKER_CONCURRENCY: '2',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-const workers = [startWorkerProcess(), startWorkerProcess(), startWorkerProcess()];
-after(() => {
-  for (const worker of workers) worker.kill('SIGKILL');
-});
+const workers = [
+  spawnWorker(api.workerEnv),
+  spawnWorker(api.workerEnv),
+  spawnWorker(api.workerEnv),
+];
 
 async function executionsOf(ids: string[]) {
   const result = await api.store.pool.query<{

@@ -1,22 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
 
 import { generateSyntheticData } from '../../src/importers/synthetic-generator.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { eventTables } from '../../src/mirror/tables.ts';
-import { connectionFields, createTestDatabase } from '../support/databases.ts';
+import { createTestDatabase } from '../support/databases.ts';
 import { fingerprint } from '../support/fingerprint.ts';
 import { startTestService } from '../support/service.ts';
+import { spawnWorker } from '../support/worker-process.ts';
 
 /**
  * A worker stopped with SIGTERM in the middle of a reload hands the execution back at a chunk
  * boundary instead of failing it; another worker resumes it and it ends exact.
  */
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AFFILIATE = 7;
 
 const api = await startTestService('worker_shutdown', { worker: false });
@@ -30,34 +27,7 @@ await generateSyntheticData(api.store.pool, {
   logger: silentLogger(),
 });
 const destination = await createTestDatabase('worker_shutdown_dest');
-const created = await api.request('POST', '/v1/affiliates/connectors', {
-  token,
-  body: {
-    affiliateId: AFFILIATE,
-    engine: 'PostgresSQL',
-    useSsl: false,
-    ...connectionFields(destination.url),
-  },
-});
-
-const workers: ChildProcess[] = [];
-function startWorkerProcess(): ChildProcess {
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      ...api.workerEnv,
-      LOG_LEVEL: 'warn',
-      AFFILIATE_MIRROR_SYNC_INTERVAL_MS: '0',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  workers.push(worker);
-  return worker;
-}
-after(() => {
-  for (const worker of workers) worker.kill('SIGKILL');
-});
+const connectorId = await api.connector(token, destination.url);
 
 const executionRow = async (id: string) =>
   (
@@ -71,15 +41,11 @@ const executionRow = async (id: string) =>
 
 describe('a worker stopped with SIGTERM mid-reload', () => {
   test('hands the execution back; another worker resumes it and it ends exact', async () => {
-    const first = startWorkerProcess();
-    const accepted = await api.request(
-      'POST',
-      `/v1/affiliates/connectors/${created.body.id}/reload`,
-      {
-        token,
-        body: { dataType: 'clicks', fromDate: '2024-01-01', toDate: '2024-02-29' },
-      },
-    );
+    const first = spawnWorker(api.workerEnv);
+    const accepted = await api.request('POST', `/v1/affiliates/connectors/${connectorId}/reload`, {
+      token,
+      body: { dataType: 'clicks', fromDate: '2024-01-01', toDate: '2024-02-29' },
+    });
     const id: string = accepted.body.executionId;
 
     while ((await executionRow(id)).chunks_done < 3)
@@ -92,7 +58,7 @@ describe('a worker stopped with SIGTERM mid-reload', () => {
     assert.equal(handedBack.status, 'running', 'the stopped worker must not end the execution');
     assert.ok(handedBack.chunks_done < 60);
 
-    startWorkerProcess();
+    spawnWorker(api.workerEnv);
     const finished = await api.waitForExecution(id, token, 120_000);
     assert.equal(finished.status, 'succeeded', JSON.stringify(finished.error));
     assert.ok(finished.attempts >= 2);

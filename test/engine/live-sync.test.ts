@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { eventTables, type MirrorTable } from '../../src/mirror/tables.ts';
-import { connectionFields, createTestDatabase } from '../support/databases.ts';
+import { createTestDatabase } from '../support/databases.ts';
 import { fingerprint } from '../support/fingerprint.ts';
 import { startTestService } from '../support/service.ts';
 
@@ -18,16 +18,7 @@ const AFFILIATE = 7;
 const api = await startTestService('live_sync', { liveSync: true });
 const destination = await createTestDatabase('live_sync_dest');
 const admin = await api.tenant(AFFILIATE);
-const created = await api.request('POST', '/v1/affiliates/connectors', {
-  token: admin,
-  body: {
-    affiliateId: AFFILIATE,
-    engine: 'PostgresSQL',
-    useSsl: false,
-    ...connectionFields(destination.url),
-  },
-});
-const connectorId: number = created.body.id;
+const connectorId = await api.connector(admin, destination.url);
 
 async function send(events: unknown[]) {
   const response = await api.request('POST', `/v1/affiliates/${AFFILIATE}/events`, {

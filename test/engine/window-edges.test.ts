@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 
 import pg from 'pg';
 
-import { connectionFields, createTestDatabase } from '../support/databases.ts';
+import { createTestDatabase } from '../support/databases.ts';
 import { startTestService } from '../support/service.ts';
 
 /**
@@ -22,15 +22,7 @@ await destination.pool.query(
   `ALTER DATABASE ${destination.name} SET timezone TO 'America/New_York'`,
 );
 
-const created = await api.request('POST', '/v1/affiliates/connectors', {
-  token: admin,
-  body: {
-    affiliateId: 7,
-    engine: 'PostgresSQL',
-    useSsl: false,
-    ...connectionFields(destination.url),
-  },
-});
+const connectorId = await api.connector(admin, destination.url);
 
 const instants: Record<string, string> = {
   'before-from': '2017-11-06T23:59:59.999999Z',
@@ -55,14 +47,10 @@ for (const [id, at] of Object.entries(instants)) {
 await store.end();
 
 async function reload(fromDate: string, toDate: string) {
-  const accepted = await api.request(
-    'POST',
-    `/v1/affiliates/connectors/${created.body.id}/reload`,
-    {
-      token: admin,
-      body: { dataType: 'clicks', fromDate, toDate },
-    },
-  );
+  const accepted = await api.request('POST', `/v1/affiliates/connectors/${connectorId}/reload`, {
+    token: admin,
+    body: { dataType: 'clicks', fromDate, toDate },
+  });
   return api.waitForExecution(accepted.body.executionId, admin);
 }
 

@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.ts';
 import { startService } from '../../src/service.ts';
 import { upsertAffiliate } from '../../src/store/affiliates-store.ts';
 import { createToken, type Policy } from '../../src/store/tokens-store.ts';
-import { createTestStore } from './databases.ts';
+import { connectionFields, createTestStore } from './databases.ts';
 
 export interface ApiResponse {
   status: number;
@@ -103,5 +103,25 @@ export async function startTestService(
     throw new Error(`execution ${executionId} did not end within ${timeoutMs} ms`);
   }
 
-  return { store, service, request, tenant, waitForExecution, workerEnv };
+  /** A PostgreSQL connector of `affiliateId` to the database at `destinationUrl`; its id. */
+  async function connector(
+    token: string,
+    destinationUrl: string,
+    overrides: Record<string, unknown> = {},
+  ): Promise<number> {
+    const response = await request('POST', '/v1/affiliates/connectors', {
+      token,
+      body: {
+        affiliateId: 7,
+        engine: 'PostgresSQL',
+        useSsl: false,
+        ...connectionFields(destinationUrl),
+        ...overrides,
+      },
+    });
+    if (response.status !== 201) throw new Error(`connector: ${JSON.stringify(response.body)}`);
+    return response.body.id as number;
+  }
+
+  return { store, service, request, tenant, waitForExecution, workerEnv, connector };
 }
