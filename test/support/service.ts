@@ -34,8 +34,8 @@ export async function startTestService(
     ...workerEnv,
     AFFILIATE_MIRROR_WORKER_CONCURRENCY: '2',
     // Reload tests watch one execution at a time; the continuous mirror is switched on by
-    // the tests that are about it.
-    AFFILIATE_MIRROR_SYNC_INTERVAL_MS: options.liveSync ? '500' : '0',
+    // the tests that are about it, at its default settings.
+    ...(options.liveSync ? {} : { AFFILIATE_MIRROR_SYNC_INTERVAL_MS: '0' }),
   });
   const logger = createLogger({
     level: options.logStream ? 'debug' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
