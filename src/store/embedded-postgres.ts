@@ -91,7 +91,14 @@ async function reachablePaths(paths: Paths, runAs: RunAs, logger: Logger): Promi
   await chown(clusterDir, runAs.uid, runAs.gid);
   if (!canAccess(runAs, clusterDir, '-w')) {
     await rmdir(clusterDir).catch(() => undefined);
-    const digest = createHash('sha256').update(clusterDir).digest('hex').slice(0, 16);
+    // Named by the data dir's own random id, not only its path: a data dir deleted and made
+    // again at the same path (a fresh clone) must not find the old cluster, whose password
+    // went with the old data dir.
+    const dataDirId = await readOrCreateFile(path.join(path.dirname(clusterDir), 'cluster-id'));
+    const digest = createHash('sha256')
+      .update(`${clusterDir}\n${dataDirId}`)
+      .digest('hex')
+      .slice(0, 16);
     clusterDir = path.join(ROOT_FALLBACK_DIR, 'clusters', digest);
     await makeReachableDir(path.dirname(clusterDir));
     await mkdir(clusterDir, { recursive: true, mode: 0o700 });
@@ -117,13 +124,13 @@ async function fingerprint(nativeDir: string): Promise<string> {
   return createHash('sha256').update(pkg).digest('hex').slice(0, 8);
 }
 
-async function readOrCreatePassword(dataDir: string): Promise<string> {
-  const file = path.join(dataDir, 'embedded-postgres-password');
+/** A random secret kept in `file` (mode 600), created on first use. */
+async function readOrCreateFile(file: string): Promise<string> {
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
 
-  const password = randomBytes(18).toString('base64url');
-  await writeFile(file, password + '\n', { mode: 0o600 });
-  return password;
+  const value = randomBytes(18).toString('base64url');
+  await writeFile(file, value + '\n', { mode: 0o600 });
+  return value;
 }
 
 async function initialiseCluster(paths: Paths, password: string, runAs?: RunAs): Promise<void> {
@@ -193,7 +200,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const { dataDir, port, logger } = options;
   await mkdir(dataDir, { recursive: true });
 
-  const password = await readOrCreatePassword(dataDir);
+  const password = await readOrCreateFile(path.join(dataDir, 'embedded-postgres-password'));
   const connectionString = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   if (await canConnect(connectionString)) {
     logger.info({ port }, 'joined the embedded PostgreSQL another process started');
@@ -219,7 +226,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     output = (output + chunk.toString('utf8')).slice(-4_000);
   });
 
-  await waitUntilReady(connectionString, child, () => output);
+  try {
+    await waitUntilReady(connectionString, child, () => output);
+  } catch (error: unknown) {
+    // A server we started but cannot use must not outlive us, holding the port.
+    await stopChild(child);
+    throw error;
+  }
   logger.info({ port, clusterDir: paths.clusterDir }, 'embedded PostgreSQL started');
 
   return {

@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/logger.ts';
 import { startEmbeddedPostgres } from '../../src/store/embedded-postgres.ts';
 
 const isRoot = process.getuid?.() === 0;
+const CLUSTERS = '/var/lib/affiliate-mirror/clusters';
 
 describe('embedded PostgreSQL', () => {
   test(
@@ -39,6 +40,38 @@ describe('embedded PostgreSQL', () => {
             recursive: true,
             force: true,
           });
+        }
+        await rm(privateHome, { recursive: true, force: true });
+      }
+    },
+  );
+
+  test(
+    'as root, a data dir deleted and made again at the same path starts a fresh cluster',
+    { skip: isRoot ? false : 'needs root: only root relocates the cluster' },
+    async () => {
+      const privateHome = await mkdtemp(path.join(os.tmpdir(), 'am-reclone-'));
+      await chmod(privateHome, 0o700);
+      const dataDir = path.join(privateHome, 'checkout', '.data');
+      const clustersBefore: string[] = await readdir(CLUSTERS).catch(() => []);
+
+      try {
+        for (let round = 0; round < 2; round += 1) {
+          const server = await startEmbeddedPostgres({
+            dataDir,
+            port: 54393,
+            logger: silentLogger(),
+          });
+          const client = new pg.Client({ connectionString: server.connectionString });
+          await client.connect();
+          await client.end();
+          await server.stop();
+          await rm(dataDir, { recursive: true, force: true });
+        }
+      } finally {
+        const clustersAfter: string[] = await readdir(CLUSTERS).catch(() => []);
+        for (const cluster of clustersAfter.filter((name) => !clustersBefore.includes(name))) {
+          await rm(path.join(CLUSTERS, cluster), { recursive: true, force: true });
         }
         await rm(privateHome, { recursive: true, force: true });
       }
