@@ -181,6 +181,12 @@ describe('retryClass of a failed operation', () => {
     assert.equal(error.sqlState, undefined);
     assert.equal(error.retryClass, 'transient');
   });
+
+  it('is transient for a client whose connection died between two statements', () => {
+    // Regression: a destination restarted between a chunk's statements failed the execution.
+    const dead = new Error('Client has encountered a connection error and is not queryable');
+    assert.equal(retryClassOf(dead), 'transient');
+  });
 });
 
 describe('openDestination', () => {

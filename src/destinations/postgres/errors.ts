@@ -36,7 +36,9 @@ export function retryClassOf(error: DriverError): RetryClass {
   if (DNS_FAILURES.has(code)) return 'unreachable';
   if (code in NETWORK_FAILURES) return 'transient';
   // pg reports a connection that died mid-query or could not be opened in time without a code.
-  if (/connection terminated|timeout|Connection ended/i.test(error.message)) return 'transient';
+  if (/connection terminated|timeout|connection ended|not queryable/i.test(error.message)) {
+    return 'transient';
+  }
   return 'permanent';
 }
 
