@@ -41,6 +41,7 @@ export async function copyOut(pool: pg.Pool, query: string): Promise<SourceRows>
   const stream = new PassThrough();
 
   let released = false;
+  let ended = false;
   const release = (error?: Error) => {
     if (released) return;
     released = true;
@@ -54,13 +55,24 @@ export async function copyOut(pool: pg.Pool, query: string): Promise<SourceRows>
       reject(error);
     });
     source.on('end', () => {
-      release();
-      resolve(source.rowCount);
+      ended = true;
+      // The stream ends at CopyDone; the row count arrives after it, with CommandComplete.
+      // A query queued behind the COPY resolves only once that has been read.
+      client.query('SELECT 1').then(
+        () => {
+          release();
+          resolve(source.rowCount);
+        },
+        (error: Error) => {
+          release(error);
+          reject(error);
+        },
+      );
     });
     // The destination gave up before reading everything: stop the COPY and drop the
     // connection (it is mid-COPY, so it cannot be reused).
     stream.on('close', () => {
-      if (released) return;
+      if (released || ended) return;
       const abandoned = new Error('the destination stopped reading the source rows');
       source.destroy(abandoned);
       release(abandoned);
