@@ -11,7 +11,9 @@ password=external-test-password
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$bin" ] || [ ! -x "$bin/postgres" ]; then
   if command -v apt-get >/dev/null; then
-    timeout 300 apt-get install -y -qq postgresql >/dev/null 2>&1 || true
+    timeout 300 apt-get install -y -qq postgresql >/dev/null 2>&1 ||
+      { timeout 300 apt-get update -qq >/dev/null 2>&1 &&
+        timeout 300 apt-get install -y -qq postgresql >/dev/null 2>&1; } || true
   fi
   bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 fi
