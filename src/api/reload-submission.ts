@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 
 import { enqueueReload } from '../engine/reload-queue.ts';
+import { inTransaction } from '../sql/transactions.ts';
 import { AppError } from '../errors.ts';
 import type { ConnectorRecord } from '../store/connectors-store.ts';
 import {
@@ -25,21 +26,6 @@ export type Submission =
 function requestHash(reload: ReloadRequest): string {
   const canonical = JSON.stringify([reload.dataType, reload.window?.from, reload.window?.to]);
   return createHash('sha256').update(canonical).digest('hex');
-}
-
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>) {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error: unknown) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
 }
 
 async function attachOrQueue(

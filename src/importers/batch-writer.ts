@@ -1,5 +1,7 @@
 import type pg from 'pg';
 
+import { inTransaction } from '../sql/transactions.ts';
+
 import { quoteIdentifier, quoteList } from '../sql/postgres-identifiers.ts';
 import { asError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -210,17 +212,9 @@ export class BatchWriter {
 
   private async writeBatch(batch: Batch): Promise<void> {
     const started = performance.now();
-    const client = await this.options.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.options.pool, async (client) => {
       for (const part of batch) await this.write(client, part);
-      await client.query('COMMIT');
-    } catch (error: unknown) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
 
     this.batches += 1;
     const rows = batch.reduce((sum, part) => sum + part.rows.length, 0);

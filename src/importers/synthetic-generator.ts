@@ -1,5 +1,7 @@
 import type pg from 'pg';
 
+import { inTransaction } from '../sql/transactions.ts';
+
 import type { Logger } from '../logger.ts';
 import { getAffiliate } from '../store/affiliates-store.ts';
 import {
@@ -127,20 +129,12 @@ async function runConcurrently(tasks: Task[], concurrency: number): Promise<void
 }
 
 async function writeDimensions(pool: pg.Pool, run: SyntheticRun, report: GenerateReport) {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     for (const [table, statement] of dimensionStatements(run)) {
       const result = await client.query(statement.sql, statement.values);
       report.rowsInserted[table] = (report.rowsInserted[table] ?? 0) + (result.rowCount ?? 0);
     }
-    await client.query('COMMIT');
-  } catch (error: unknown) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** One run in progress: what its batches need and what they report. */

@@ -1,5 +1,7 @@
 import type pg from 'pg';
 
+import { inTransaction } from '../sql/transactions.ts';
+
 import { upsertStatement, type UpsertTarget } from '../importers/batch-writer.ts';
 import { eventTables, type EventDataType } from '../mirror/tables.ts';
 import { quoteIdentifier } from '../sql/postgres-identifiers.ts';
@@ -73,11 +75,8 @@ export async function upsertEventRows(
 ): Promise<number> {
   if (parts.every((part) => part.rows.length === 0)) return 0;
 
-  const client = await pool.connect();
-  let changed = 0;
-
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
+    let changed = 0;
     for (const part of parts) {
       if (part.rows.length === 0) continue;
 
@@ -88,14 +87,8 @@ export async function upsertEventRows(
       const result = await client.query(statementFor(part), [affiliateId, ...columnArrays]);
       changed += result.rowCount ?? 0;
     }
-    await client.query('COMMIT');
-  } catch (error: unknown) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-  return changed;
+    return changed;
+  });
 }
 
 /** Deletes one event; false when the affiliate has no such event. The deletion is tracked. */

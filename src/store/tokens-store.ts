@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 
 import type pg from 'pg';
 
+import { inTransaction } from '../sql/transactions.ts';
+
 export const policies = ['AccountAdmin', 'AccountUser', 'TrackingWriter'] as const;
 export type Policy = (typeof policies)[number];
 
@@ -29,10 +31,7 @@ export async function createToken(
   affiliateIds: number[],
 ): Promise<string> {
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-  const client = await pool.connect();
-
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     const inserted = await client.query<{ id: number }>(
       `INSERT INTO api_tokens (token_hash, token_prefix, policy) VALUES ($1, $2, $3) RETURNING id`,
       [hashToken(token), token.slice(0, TOKEN_PREFIX.length + 6), policy],
@@ -41,14 +40,8 @@ export async function createToken(
       `INSERT INTO api_token_affiliates (token_id, affiliate_id) SELECT $1, unnest($2::int[])`,
       [inserted.rows[0]!.id, affiliateIds],
     );
-    await client.query('COMMIT');
-    return token;
-  } catch (error: unknown) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
+  return token;
 }
 
 export async function findPrincipal(pool: pg.Pool, token: string): Promise<Principal | undefined> {

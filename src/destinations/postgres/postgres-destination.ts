@@ -18,7 +18,8 @@ import type {
 } from '../destination.ts';
 import { applyChanges } from './apply-changes.ts';
 import { committedChunks, readCursor } from './bookkeeping.ts';
-import { createPool, describeConnection, inTransaction } from './connection.ts';
+import { inTransaction } from '../../sql/transactions.ts';
+import { createPool, describeConnection } from './connection.ts';
 import { testConnection } from './connection-test.ts';
 import { SourceRowsFailure } from './copy-rows.ts';
 import { createMissingTables } from './ddl.ts';
