@@ -56,8 +56,28 @@ async function registerOpenApi(app: FastifyInstance) {
         },
       },
     },
+    transformObject: (document) =>
+      'openapiObject' in document
+        ? declareProblemResponses(document.openapiObject)
+        : document.swaggerObject,
   });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+}
+
+type OpenApiDocument = { paths?: Record<string, Record<string, { responses?: Responses }>> };
+type Responses = Record<string, { content?: Record<string, unknown> }>;
+
+/** Error responses are sent as application/problem+json; the document says so. */
+function declareProblemResponses<T>(document: T): T {
+  const paths = (document as OpenApiDocument).paths ?? {};
+  for (const operation of Object.values(paths).flatMap((path) => Object.values(path))) {
+    for (const [status, response] of Object.entries(operation.responses ?? {})) {
+      const json = response.content?.['application/json'];
+      if (Number(status) < 400 || !json) continue;
+      response.content = { 'application/problem+json': json };
+    }
+  }
+  return document;
 }
 
 /** The HTTP API: routes, OpenAPI document, and problem+json for every error. */

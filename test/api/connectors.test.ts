@@ -231,6 +231,8 @@ describe('OpenAPI', () => {
     assert.ok(response.body.paths['/v1/affiliates/connectors/{id}/reload'].post);
     assert.ok(response.body.paths['/v1/executions/{executionId}'].get);
     assert.ok(response.body.components.securitySchemes.ApiKey);
+    const reload = response.body.paths['/v1/affiliates/connectors/{id}/reload'].post;
+    assert.ok(reload.responses['400'].content['application/problem+json']);
   });
 });
 
