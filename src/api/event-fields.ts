@@ -32,6 +32,9 @@ const DOUBLE_EXACT_DIGITS = 15;
 
 const CURRENCY = /^[A-Z]{3}$/;
 
+/** A lone UTF-16 surrogate cannot be stored as UTF-8; PostgreSQL would get U+FFFD instead. */
+const MALFORMED_UNICODE = 'must be valid Unicode: it holds a lone surrogate (\\uD800-\\uDFFF).';
+
 export function readId(value: unknown): unknown {
   if (typeof value !== 'string' || value.length === 0) {
     return new Invalid('is required: a non-empty string.');
@@ -39,6 +42,7 @@ export function readId(value: unknown): unknown {
   if (value.length > MAX_ID_CHARS) {
     return new Invalid(`has ${value.length} characters; at most ${MAX_ID_CHARS} are allowed.`);
   }
+  if (!value.isWellFormed()) return new Invalid(MALFORMED_UNICODE);
   // Stripping would make "a\0b" and "ab" the same event, so an id with NUL is refused.
   if (value.includes('\0')) return new Invalid('must not contain NUL characters.');
   return value;
@@ -67,6 +71,7 @@ export function readOccurredAt(value: unknown): unknown {
 export function readText(value: unknown, notes: ReadNotes): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'string') return new Invalid('must be a string or null.');
+  if (!value.isWellFormed()) return new Invalid(MALFORMED_UNICODE);
 
   const { text, removed } = stripNulBytes(value);
   notes.nulBytesStripped += removed;

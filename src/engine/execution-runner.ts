@@ -74,8 +74,14 @@ async function runChunk(
   destination: Destination,
   log: Logger,
 ) {
-  const counts = await withRetries(`chunk ${chunk.label}`, log, () =>
-    chunk.run(destination, workerId),
+  const stopIfCancelled = async () => {
+    if (await isCancelRequested(deps.pool, execution.id)) throw new Cancelled();
+  };
+  const counts = await withRetries(
+    `chunk ${chunk.label}`,
+    log,
+    () => chunk.run(destination, workerId),
+    stopIfCancelled,
   );
   await recordChunk(deps.pool, execution.id, chunk.index, counts);
 

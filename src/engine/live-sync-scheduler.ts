@@ -20,7 +20,7 @@ export function startLiveSync(deps: LiveSyncDeps, options: LiveSyncOptions) {
   let running: Promise<void> = Promise.resolve();
 
   async function syncIfFree(connector: Awaited<ReturnType<typeof connectorsDueForSync>>[number]) {
-    const lock = await tryLockConnector(deps.pool, connector.id);
+    const lock = await tryLockConnector(deps.pool, connector);
     if (!lock) return;
     try {
       await syncConnector(deps, connector);

@@ -29,6 +29,7 @@ export const SYNC_BATCH_CHANGES = 50_000;
  */
 const TABLE_BUDGET_MS = 3_000;
 const BROKEN_CONNECTOR_PAUSE_SECONDS = 300;
+const ALL_TABLES = 'all tables';
 
 export interface LiveSyncDeps {
   pool: pg.Pool;
@@ -90,7 +91,9 @@ async function recordFailure(
   const failure = asError(error);
   const code = failure instanceof AppError ? failure.code : 'INTERNAL';
   const message = scrubSecrets(failure.message, []);
-  await recordSyncFailure(deps.pool, connector.id, table, code, message);
+  // A failure before any table was reached (connecting, creating tables) is every table's.
+  const tables = table === ALL_TABLES ? allTables.map((t) => t.name) : [table];
+  for (const name of tables) await recordSyncFailure(deps.pool, connector.id, name, code, message);
 
   if (failure instanceof AppError && failure.retryClass === 'unreachable') {
     await markConnectorBroken(deps.pool, connector.id, BROKEN_CONNECTOR_PAUSE_SECONDS, message);
@@ -113,7 +116,7 @@ async function recordFailure(
 export async function syncConnector(deps: LiveSyncDeps, connector: ConnectorRecord): Promise<void> {
   const log = deps.logger.child({ connectorId: connector.id, affiliateId: connector.affiliateId });
   let destination: Destination | undefined;
-  let current = 'all tables';
+  let current = ALL_TABLES;
 
   try {
     const settings = connectionSettings(connector, deps.cipher);

@@ -24,6 +24,8 @@ export async function withRetries<T>(
   what: string,
   logger: Logger,
   work: () => Promise<T>,
+  /** Runs before each new attempt; throws to stop retrying (a cancel, a shutdown). */
+  beforeRetry: () => Promise<void> = () => Promise.resolve(),
   sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)),
 ): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
@@ -38,6 +40,7 @@ export async function withRetries<T>(
         `${what} failed; retrying (attempt ${attempt + 1} of ${CHUNK_ATTEMPTS})`,
       );
       await sleep(delayMs);
+      await beforeRetry();
     }
   }
 }

@@ -1,8 +1,9 @@
 import type PgBoss from 'pg-boss';
 
 import { asError } from '../errors.ts';
+import { getConnector } from '../store/connectors-store.ts';
 import { getExecution } from '../store/executions-store.ts';
-import { tryLockConnector, type ConnectorLock } from './connector-lock.ts';
+import { tryLockConnector } from './connector-lock.ts';
 import { runExecution, type RunnerDeps } from './execution-runner.ts';
 import { enqueueReload, RELOAD_QUEUE, type ReloadJob } from './reload-queue.ts';
 import { workerId } from './worker-identity.ts';
@@ -18,13 +19,12 @@ export interface WorkerOptions {
   concurrency: number;
 }
 
-async function waitForConnectorLock(
-  deps: RunnerDeps,
-  connectorId: number,
-): Promise<ConnectorLock | undefined> {
+async function waitForConnectorLock(deps: RunnerDeps, connectorId: number) {
+  // A deleted connector still gets a lock (by id): its execution then fails, saying why.
+  const connector = (await getConnector(deps.pool, connectorId)) ?? { id: connectorId };
   const deadline = Date.now() + LOCK_WAIT_MS;
   while (Date.now() < deadline) {
-    const lock = await tryLockConnector(deps.pool, connectorId);
+    const lock = await tryLockConnector(deps.pool, connector);
     if (lock) return lock;
     await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
   }

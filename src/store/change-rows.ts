@@ -84,9 +84,13 @@ export async function readDeletions(
   from: ChangeCursor,
   to: ChangeCursor,
 ) {
+  // A row deleted and inserted again by one statement has its deletion recorded after the
+  // insert; the row exists, so that deletion is not applied (the row's version is).
   const result = await pool.query<{ id: string; changeSeq: string }>(
-    `SELECT id, change_seq::text AS "changeSeq" FROM deleted_rows
-      WHERE table_name = $1 AND affiliate_id = $2 AND ${between(from, to)}`,
+    `SELECT d.id, d.change_seq::text AS "changeSeq" FROM deleted_rows d
+      WHERE d.table_name = $1 AND d.affiliate_id = $2 AND ${between(from, to)}
+        AND NOT EXISTS (SELECT 1 FROM ${quoteIdentifier(table.name)} t
+                         WHERE t.affiliate_id = d.affiliate_id AND t.id = d.id)`,
     [table.name, affiliateId],
   );
   return result.rows;

@@ -346,3 +346,27 @@ describe('events API access', () => {
     assert.ok(paths.includes('/v1/affiliates/{affiliateId}/events/{type}/{id}'));
   });
 });
+
+describe('malformed Unicode', () => {
+  test('an id or text with a lone surrogate is one rejected item; the valid items are kept', async () => {
+    const token = await api.tenant(31, 'TrackingWriter');
+    const response = await api.request('POST', '/v1/affiliates/31/events', {
+      token,
+      rawBody:
+        '{"events":[' +
+        '{"type":"click","id":"s-\\ud800","occurredAt":"2026-01-01T00:00:00Z"},' +
+        '{"type":"click","id":"ok-1","occurredAt":"2026-01-01T00:00:00Z","userAgent":"x\\udbff"},' +
+        '{"type":"click","id":"ok-2","occurredAt":"2026-01-01T00:00:00Z"}]}',
+    });
+
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.equal(response.body.accepted, 1);
+    assert.deepEqual(
+      response.body.rejected.map((r: { index: number; field: string }) => [r.index, r.field]),
+      [
+        [0, 'id'],
+        [1, 'userAgent'],
+      ],
+    );
+  });
+});

@@ -127,6 +127,30 @@ describe('continuous mirror', () => {
     );
   });
 
+  test('an id changed by hand, and a row deleted and inserted again in one statement, mirror right', async () => {
+    await send([
+      click('rename-me', '2026-12-02T10:00:00Z'),
+      click('phoenix', '2026-12-02T11:00:00Z'),
+    ]);
+    await mirrored(eventTables.clicks);
+
+    await api.store.pool.query(`UPDATE clicks SET id = 'renamed' WHERE id = 'rename-me'`);
+    await api.store.pool.query(
+      `WITH gone AS (DELETE FROM clicks WHERE id = 'phoenix' RETURNING *)
+       INSERT INTO clicks (affiliate_id, id, occurred_at, brand_id)
+       SELECT affiliate_id, id, occurred_at, 'reborn' FROM gone`,
+    );
+    await mirrored(eventTables.clicks);
+
+    const rows = await destination.pool.query(
+      `SELECT id, brand_id FROM public.clicks WHERE id IN ('rename-me', 'renamed', 'phoenix') ORDER BY id`,
+    );
+    assert.deepEqual(rows.rows, [
+      { id: 'phoenix', brand_id: 'reborn' },
+      { id: 'renamed', brand_id: 'b1' },
+    ]);
+  });
+
   test('mirrored rows carry the change they came from', async () => {
     const source = await api.store.pool.query(
       `SELECT id, change_seq::text AS seq FROM clicks ORDER BY id`,

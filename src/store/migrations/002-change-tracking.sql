@@ -13,6 +13,10 @@ CREATE FUNCTION touch_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   NEW.change_seq := nextval('change_seq');
   NEW.change_xid := pg_current_xact_id();
+  -- A key changed by hand: for the mirror the old key is gone.
+  IF (OLD.affiliate_id, OLD.id) IS DISTINCT FROM (NEW.affiliate_id, NEW.id) THEN
+    INSERT INTO deleted_rows (table_name, affiliate_id, id) VALUES (TG_TABLE_NAME, OLD.affiliate_id, OLD.id);
+  END IF;
   RETURN NEW;
 END $$;
 
