@@ -7,7 +7,7 @@ import { AppError, asError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { allTables } from '../mirror/tables.ts';
 import { scrubSecrets, type Secret } from '../secret.ts';
-import { getConnector, markConnectorBroken } from '../store/connectors-store.ts';
+import { getConnector } from '../store/connectors-store.ts';
 import {
   beat,
   committedChunks,
@@ -20,6 +20,7 @@ import {
   type ExecutionOutcome,
   type ExecutionRecord,
 } from '../store/executions-store.ts';
+import { restIfUnreachable } from './broken-connector.ts';
 import { executionChunks, type Chunk } from './chunk-plan.ts';
 import { connectionSettings } from './connector-settings.ts';
 import { withRetries } from './retry.ts';
@@ -32,9 +33,6 @@ export interface RunnerDeps {
 }
 
 export const HEARTBEAT_INTERVAL_MS = 5_000;
-
-/** Bad credentials or an unknown host: the connector rests this long before the next try. */
-const BROKEN_CONNECTOR_PAUSE_SECONDS = 300;
 
 class Cancelled extends Error {}
 
@@ -135,26 +133,6 @@ function outcomeOf(error: unknown, password: Secret | undefined): ExecutionOutco
   return { status: 'failed', errorCode, errorMessage: scrubSecrets(failure.message, [password]) };
 }
 
-async function pauseBrokenConnector(
-  deps: RunnerDeps,
-  execution: ExecutionRecord,
-  error: unknown,
-  log: Logger,
-) {
-  if (!(error instanceof AppError) || error.retryClass !== 'unreachable') return;
-
-  await markConnectorBroken(
-    deps.pool,
-    execution.connectorId,
-    BROKEN_CONNECTOR_PAUSE_SECONDS,
-    error.message,
-  );
-  log.warn(
-    { pauseSeconds: BROKEN_CONNECTOR_PAUSE_SECONDS },
-    'connector marked broken: credentials or host',
-  );
-}
-
 /**
  * Runs (or resumes) one execution to its end and records the outcome: `succeeded`,
  * `cancelled` at a chunk boundary, or `failed` with a secret-free reason. Never throws for a
@@ -213,7 +191,7 @@ export async function runExecution(deps: RunnerDeps, executionId: string): Promi
     const outcome = outcomeOf(error, password);
     if (outcome.status === 'failed') {
       log.error({ errorCode: outcome.errorCode, reason: outcome.errorMessage }, 'execution failed');
-      await pauseBrokenConnector(deps, execution, error, log);
+      await restIfUnreachable(deps.pool, execution.connectorId, error, log);
     } else {
       log.info('execution cancelled at a chunk boundary');
     }

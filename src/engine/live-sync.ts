@@ -17,8 +17,9 @@ import {
   readChangedRows,
   readDeletions,
 } from '../store/change-rows.ts';
-import { markConnectorBroken, type ConnectorRecord } from '../store/connectors-store.ts';
+import type { ConnectorRecord } from '../store/connectors-store.ts';
 import { recordSyncFailure, recordSyncProgress } from '../store/sync-state-store.ts';
+import { restIfUnreachable } from './broken-connector.ts';
 import { connectionSettings } from './connector-settings.ts';
 
 /** Changes per destination transaction. */
@@ -28,7 +29,6 @@ export const SYNC_BATCH_CHANGES = 50_000;
  * table does not starve the others, and a queued reload does not wait long for the lock.
  */
 const TABLE_BUDGET_MS = 3_000;
-const BROKEN_CONNECTOR_PAUSE_SECONDS = 300;
 const ALL_TABLES = 'all tables';
 
 export interface LiveSyncDeps {
@@ -95,14 +95,7 @@ async function recordFailure(
   const tables = table === ALL_TABLES ? allTables.map((t) => t.name) : [table];
   for (const name of tables) await recordSyncFailure(deps.pool, connector.id, name, code, message);
 
-  if (failure instanceof AppError && failure.retryClass === 'unreachable') {
-    await markConnectorBroken(deps.pool, connector.id, BROKEN_CONNECTOR_PAUSE_SECONDS, message);
-    log.warn(
-      { table, reason: message },
-      'live sync: connector marked broken (credentials or host)',
-    );
-    return;
-  }
+  if (await restIfUnreachable(deps.pool, connector.id, failure, log)) return;
   log.warn(
     { table, errorCode: code, reason: message },
     'live sync step failed; the next step retries',

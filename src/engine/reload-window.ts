@@ -153,23 +153,8 @@ export function resolveReloadWindow(fromDate: unknown, toDate: unknown): ReloadW
   };
 }
 
-function dayStartOf(micros: bigint): bigint {
-  return micros - (((micros % MICROS_PER_DAY) + MICROS_PER_DAY) % MICROS_PER_DAY);
-}
-
 function minMicros(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
-}
-
-/** Splits a window at UTC midnights: each chunk is one destination transaction. */
-export function planDailyChunks(fromMicros: bigint, toExclusiveMicros: bigint): TimeRange[] {
-  const chunks: TimeRange[] = [];
-  for (let start = fromMicros; start < toExclusiveMicros;) {
-    const end = minMicros(dayStartOf(start) + MICROS_PER_DAY, toExclusiveMicros);
-    chunks.push({ from: formatMicros(start), toExclusive: formatMicros(end) });
-    start = end;
-  }
-  return chunks;
 }
 
 /**

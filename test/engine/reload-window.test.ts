@@ -5,7 +5,6 @@ import {
   formatMicros,
   parseInstant,
   planChunks,
-  planDailyChunks,
   resolveReloadWindow,
 } from '../../src/engine/reload-window.ts';
 import { AppError } from '../../src/errors.ts';
@@ -136,10 +135,19 @@ describe('reload windows', () => {
   });
 });
 
+/** The UTC day numbers of every day the window touches: a window with rows on each day. */
+function everyDay(window: { fromMicros: bigint; toExclusiveMicros: bigint }): bigint[] {
+  const dayMicros = 86_400_000_000n;
+  const first = window.fromMicros / dayMicros - (window.fromMicros < 0n ? 1n : 0n);
+  const days: bigint[] = [];
+  for (let day = first; day * dayMicros < window.toExclusiveMicros; day += 1n) days.push(day);
+  return days;
+}
+
 describe('daily chunks', () => {
   test('split at UTC midnights and cover the window without gap or overlap', () => {
     const window = resolveReloadWindow('2017-11-06T20:30:00Z', '2017-11-08T09:15:00Z');
-    const chunks = planDailyChunks(window.fromMicros, window.toExclusiveMicros);
+    const chunks = planChunks(window.fromMicros, window.toExclusiveMicros, everyDay(window));
 
     assert.deepEqual(chunks, [
       { from: '2017-11-06T20:30:00.000000Z', toExclusive: '2017-11-07T00:00:00.000000Z' },
@@ -150,7 +158,7 @@ describe('daily chunks', () => {
 
   test('a ten-year window is one chunk per day', () => {
     const window = resolveReloadWindow('2010-01-01', '2019-12-31');
-    const chunks = planDailyChunks(window.fromMicros, window.toExclusiveMicros);
+    const chunks = planChunks(window.fromMicros, window.toExclusiveMicros, everyDay(window));
 
     assert.equal(chunks.length, 3652);
     assert.equal(chunks.at(-1)!.toExclusive, '2020-01-01T00:00:00.000000Z');
@@ -188,7 +196,7 @@ describe('daily chunks', () => {
 
   test('instants before 1970 format and split correctly', () => {
     const window = resolveReloadWindow('1969-12-31T12:00:00.5Z', '1970-01-01T01:00:00Z');
-    const chunks = planDailyChunks(window.fromMicros, window.toExclusiveMicros);
+    const chunks = planChunks(window.fromMicros, window.toExclusiveMicros, everyDay(window));
 
     assert.equal(window.from, '1969-12-31T12:00:00.500000Z');
     assert.deepEqual(
