@@ -26,6 +26,10 @@ export const errorCatalogue = {
   CONNECTION_TEST_FAILED: { status: 400, title: 'The destination database could not be used.' },
   DESTINATION_ENGINE_UNSUPPORTED: { status: 400, title: 'This destination engine cannot be used.' },
   DESTINATION_FAILED: { status: 502, title: 'The destination database reported an error.' },
+  SCHEMA_DRIFT: {
+    status: 409,
+    title: 'A mirror table was changed in a way the mirror cannot repair by itself.',
+  },
   RECONCILIATION_FAILED: {
     status: 500,
     title: 'The destination does not hold what was read from the source.',

@@ -85,6 +85,19 @@ export interface ApplyResult {
   rowsDeleted: number;
 }
 
+/**
+ * What `ensureTables` found and did. A table in `created` (first use, or dropped by someone)
+ * or in `addedColumns` is backfilled by the continuous mirror: in the same transaction as the
+ * DDL its cursor is removed and its existing rows are marked older than any change
+ * (`change_seq` 0), so the next sync step rewrites every row of it from the source.
+ */
+export interface SchemaReport {
+  /** Mirror tables that did not exist and were created. */
+  created: string[];
+  /** Columns that were missing and were added, as `table.column`. */
+  addedColumns: string[];
+}
+
 export interface MergeResult {
   rowsWritten: number;
   inserted: number;
@@ -100,8 +113,15 @@ export interface Destination {
   /** Opens a real connection and checks that tables can be created in the schema. */
   testConnection(): Promise<void>;
 
-  /** Creates the schema and any missing mirror tables (and their indexes). */
-  ensureTables(tables: MirrorTable[]): Promise<void>;
+  /**
+   * Creates the schema and any missing mirror tables (and their indexes), and repairs what a
+   * customer changed: a dropped table is recreated, a dropped column added back, a dropped
+   * primary key restored, each followed by a backfill (see SchemaReport). What cannot be
+   * repaired without losing or guessing data fails with SCHEMA_DRIFT naming the table, the
+   * column and what to do: a key column missing, a column of another type, a NOT NULL column
+   * the mirror does not write. Nothing is written to a table in that state.
+   */
+  ensureTables(tables: MirrorTable[]): Promise<SchemaReport>;
 
   /**
    * In one transaction: deletes the affiliate's rows of `table` in `range`, then loads `rows`.

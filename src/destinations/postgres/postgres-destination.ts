@@ -14,6 +14,7 @@ import type {
   Destination,
   MergeResult,
   ReplaceResult,
+  SchemaReport,
   TimeRange,
 } from '../destination.ts';
 import { applyChanges } from './apply-changes.ts';
@@ -58,13 +59,17 @@ export class PostgresDestination implements Destination {
     this.#logger.info('connection test passed');
   }
 
-  async ensureTables(tables: MirrorTable[]): Promise<void> {
+  async ensureTables(tables: MirrorTable[]): Promise<SchemaReport> {
     const schema = this.#settings.schema;
-    const created = await this.#run('creating the mirror tables', undefined, (client) =>
+    const changed = await this.#run('creating the mirror tables', undefined, (client) =>
       createMissingTables(client, schema, tables),
     );
 
-    if (created.length > 0) this.#logger.info({ tables: created }, 'mirror tables created');
+    if (changed.length > 0) this.#logger.info({ tables: changed }, 'mirror tables created');
+    return {
+      created: changed.filter((name) => !name.includes('.')),
+      addedColumns: changed.filter((name) => name.includes('.')),
+    };
   }
 
   async replaceRange(
