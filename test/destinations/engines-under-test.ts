@@ -10,6 +10,8 @@
  * - money: plain decimal with exactly four fractional digits, `12345678901234.5678`;
  * - boolean: `true` / `false`; NULL: null.
  */
+import type pg from 'pg';
+
 import type { ConnectionSettings, Engine } from '../../src/destinations/destination.ts';
 import type { ColumnType, MirrorTable } from '../../src/mirror/tables.ts';
 import { qualifiedName, quoteIdentifier } from '../../src/sql/postgres-identifiers.ts';
@@ -41,16 +43,48 @@ const postgresCanonical: Record<ColumnType, (column: string) => string> = {
   text: (column) => column,
   integer: (column) => `${column}::text`,
   bigint: (column) => `${column}::text`,
-  timestamptz: (column) =>
-    `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  timestamptz: (column) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
   money: (column) => `to_char(${column}, 'FM999999999999999990.0000')`,
   boolean: (column) => `${column}::text`,
 };
 
+/**
+ * The affiliate's rows of `table` in `relation` (a quoted, possibly qualified name), canonical,
+ * ordered by id; limited to `from <= occurred_at < toExclusive` when a range is given. Reads the
+ * platform store's tables as well as a PostgreSQL mirror's.
+ */
+export async function postgresCanonicalRows(
+  pool: pg.Pool,
+  relation: string,
+  table: MirrorTable,
+  affiliateId: number,
+  range?: { from: string; toExclusive: string },
+): Promise<CanonicalRow[]> {
+  const columns = table.columns.map((column) =>
+    postgresCanonical[column.type](quoteIdentifier(column.name)),
+  );
+  const inRange = range
+    ? 'AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz'
+    : '';
+  const result = await pool.query({
+    text: `SELECT ${columns.join(', ')} FROM ${relation}
+            WHERE affiliate_id = $1 ${inRange} ORDER BY id COLLATE "C"`,
+    values: range ? [affiliateId, range.from, range.toExclusive] : [affiliateId],
+    rowMode: 'array',
+  });
+  return result.rows as CanonicalRow[];
+}
+
+/**
+ * PostgreSQL destinations live on the external server of MIRROR_TEST_DESTINATION_URL when it is
+ * set (CI starts Debian's PostgreSQL, another major version than the store's), else on the
+ * test server.
+ */
 export const postgresUnderTest: EngineUnderTest = {
   engine: 'PostgresSQL',
   async createSchema(label) {
-    const database = await createTestDatabase(label);
+    const serverUrl = process.env.MIRROR_TEST_DESTINATION_URL || undefined;
+    const database = await createTestDatabase(label, { serverUrl });
     const url = new URL(database.url);
     const settings: ConnectionSettings = {
       engine: 'PostgresSQL',
@@ -66,18 +100,13 @@ export const postgresUnderTest: EngineUnderTest = {
     return {
       settings,
       quote: quoteIdentifier,
-      async readRows(table, affiliateId) {
-        const columns = table.columns.map((column) =>
-          postgresCanonical[column.type](quoteIdentifier(column.name)),
-        );
-        const result = await database.pool.query({
-          text: `SELECT ${columns.join(', ')} FROM ${qualifiedName('mirror', table.name)}
-                  WHERE affiliate_id = $1 ORDER BY id COLLATE "C"`,
-          values: [affiliateId],
-          rowMode: 'array',
-        });
-        return result.rows as CanonicalRow[];
-      },
+      readRows: (table, affiliateId) =>
+        postgresCanonicalRows(
+          database.pool,
+          qualifiedName(settings.schema, table.name),
+          table,
+          affiliateId,
+        ),
       async execute(sql) {
         await database.pool.query(sql);
       },
@@ -87,4 +116,3 @@ export const postgresUnderTest: EngineUnderTest = {
 
 /** Every engine, in a fixed order; suites loop over it and skip the unavailable ones. */
 export const enginesUnderTest: EngineUnderTest[] = [postgresUnderTest];
-
