@@ -39,6 +39,32 @@ export interface ReplaceResult {
   rowsDeleted: number;
   /** Rows of the affiliate in the range after the load, counted by the destination itself. */
   rowsInRange: number;
+  /** Rows read from the source; when absent, every row of the range was read. */
+  rowsRead?: number;
+}
+
+/** The digest of the rows of one hour of event time: their number and a hash of their values. */
+export interface BucketDigest {
+  rows: number;
+  /** An opaque value; equal rows give equal hashes on every side that computes it the same way. */
+  hash: string;
+}
+
+/** Rows read from the source, with their number once the stream has ended. */
+export interface SourceRowStream {
+  stream: CopyTextStream;
+  rowCount: Promise<number>;
+}
+
+/**
+ * One range of one event table at the source, read from a single snapshot: digests and rows
+ * always describe the same data, however long the chunk takes. Calls run one at a time.
+ */
+export interface RangeSource {
+  /** Digests per hour of event time (keys `2017-11-07T13:00:00.000000Z`), see sql/range-digest. */
+  digests(): Promise<Map<string, BucketDigest>>;
+  /** The rows of the range (COPY text, catalogue order), or only those in `ranges`. */
+  rows(ranges?: TimeRange[]): Promise<SourceRowStream>;
 }
 
 /**
@@ -55,6 +81,9 @@ export interface ChunkMark {
    */
   sourceRowCount: Promise<number>;
 }
+
+/** A chunk to claim, without the source's count: syncRange counts with its digests. */
+export type ChunkClaim = Omit<ChunkMark, 'sourceRowCount'>;
 
 /**
  * A position in the platform store's change stream: changes are ordered by the writing
@@ -145,6 +174,20 @@ export interface Destination {
     rows: CopyTextStream,
     mark: ChunkMark,
   ): Promise<MergeResult>;
+
+  /**
+   * Like replaceRange, for engines that compute the same digests as the source: compares the
+   * range hour by hour, reads and writes only the hours that differ, and checks before commit
+   * that every hour's digest now equals the source's. Afterwards the range holds exactly the
+   * source's rows, as after replaceRange. Engines without it get replaceRange.
+   */
+  syncRange?(
+    table: MirrorTable,
+    affiliateId: number,
+    range: TimeRange,
+    source: RangeSource,
+    mark: ChunkClaim,
+  ): Promise<ReplaceResult>;
 
   /** The chunks of an execution that are committed here, for resuming after a crash. */
   committedChunks(executionId: string): Promise<Set<number>>;

@@ -1,14 +1,20 @@
 import type pg from 'pg';
 
-import type { Destination, TimeRange } from '../destinations/destination.ts';
-import { dimensionTables, eventTables, type EventDataType } from '../mirror/tables.ts';
+import type { ChunkMark, Destination, TimeRange } from '../destinations/destination.ts';
+import {
+  dimensionTables,
+  eventTables,
+  type EventDataType,
+  type MirrorTable,
+} from '../mirror/tables.ts';
 import {
   fixChunkPlan,
   savedChunkPlan,
   type ChunkCounts,
   type ExecutionRecord,
 } from '../store/executions-store.ts';
-import { daysWithRows, readDimensionRows, readEventRows } from '../store/source-rows.ts';
+import { daysWithRows, readDimensionRows } from '../store/source-rows.ts';
+import { SourceSnapshot } from '../store/source-snapshot.ts';
 import { formatMicros, parseInstant, planChunks } from './reload-window.ts';
 
 /** One unit of work of an execution: one destination transaction. */
@@ -41,35 +47,54 @@ async function eventChunks(pool: pg.Pool, execution: ExecutionRecord): Promise<C
     label: `${table.name} ${range.from}..${range.toExclusive}`,
     run: async (destination, workerId) => {
       const started = Date.now();
-      const source = await readEventRows(pool, table, execution.affiliateId, range);
-      const mark = {
-        executionId: execution.id,
-        chunkIndex: index,
-        workerId,
-        sourceRowCount: source.rowCount,
-      };
-      const result = await destination.replaceRange(
-        table,
-        execution.affiliateId,
-        range,
-        source.stream,
-        mark,
-      );
+      const snapshot = await SourceSnapshot.open(pool, table, execution.affiliateId, range);
+      try {
+        const mark = { executionId: execution.id, chunkIndex: index, workerId };
+        const result = destination.syncRange
+          ? await destination.syncRange(table, execution.affiliateId, range, snapshot, mark)
+          : await replaceFromSnapshot(
+              destination,
+              table,
+              execution.affiliateId,
+              range,
+              snapshot,
+              mark,
+            );
 
-      return {
-        tableName: table.name,
-        rangeFrom: range.from,
-        rangeTo: range.toExclusive,
-        rowsRead: await source.rowCount,
-        rowsWritten: result.rowsWritten,
-        rowsInserted: 0,
-        rowsUpdated: 0,
-        rowsDeleted: result.rowsDeleted,
-        durationMs: Date.now() - started,
-        workerId,
-      };
+        return {
+          tableName: table.name,
+          rangeFrom: range.from,
+          rangeTo: range.toExclusive,
+          rowsRead: result.rowsRead ?? result.rowsInRange,
+          rowsWritten: result.rowsWritten,
+          rowsInserted: 0,
+          rowsUpdated: 0,
+          rowsDeleted: result.rowsDeleted,
+          durationMs: Date.now() - started,
+          workerId,
+        };
+      } finally {
+        await snapshot.close();
+      }
     },
   }));
+}
+
+/** Engines that cannot compare digests get the whole range, rewritten. */
+async function replaceFromSnapshot(
+  destination: Destination,
+  table: MirrorTable,
+  affiliateId: number,
+  range: TimeRange,
+  snapshot: SourceSnapshot,
+  mark: Omit<ChunkMark, 'sourceRowCount'>,
+) {
+  const rows = await snapshot.rows();
+  const result = await destination.replaceRange(table, affiliateId, range, rows.stream, {
+    ...mark,
+    sourceRowCount: rows.rowCount,
+  });
+  return { ...result, rowsRead: await rows.rowCount };
 }
 
 function dimensionChunks(pool: pg.Pool, execution: ExecutionRecord): Chunk[] {

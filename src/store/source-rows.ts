@@ -21,7 +21,7 @@ export function checkedAffiliateId(affiliateId: number): number {
   return affiliateId;
 }
 
-function checkedInstant(value: string): string {
+export function checkedInstant(value: string): string {
   if (!INSTANT.test(value))
     throw new Error(`"${value}" is not an instant of the form 2017-11-07T00:00:00.000000Z`);
   return `'${value}'::timestamptz`;
@@ -37,20 +37,33 @@ export async function copyOut(pool: pg.Pool, query: string): Promise<SourceRows>
   const client = await pool.connect();
   // Fixed output settings: the destination must read exactly the instants we wrote out.
   await client.query(`SET datestyle = 'ISO, YMD'; SET timezone = 'UTC'`);
+  return copyOutOn(client, query, (error) => client.release(error));
+}
+
+/**
+ * Runs a COPY ... TO STDOUT on `client` and hands its rows on as a stream. `done` is called
+ * once: without an error when the COPY completed and the client can be used again, with one
+ * when it failed or was abandoned mid-way (the client is then mid-COPY and must be dropped).
+ */
+export function copyOutOn(
+  client: pg.PoolClient,
+  query: string,
+  done: (error?: Error) => void,
+): SourceRows {
   const source = client.query(copyTo(query));
   const stream = new PassThrough();
 
-  let released = false;
+  let finished = false;
   let ended = false;
-  const release = (error?: Error) => {
-    if (released) return;
-    released = true;
-    client.release(error);
+  const finish = (error?: Error) => {
+    if (finished) return;
+    finished = true;
+    done(error);
   };
 
   const rowCount = new Promise<number>((resolve, reject) => {
     source.on('error', (error: Error) => {
-      release(error);
+      finish(error);
       stream.destroy(error);
       reject(error);
     });
@@ -60,11 +73,11 @@ export async function copyOut(pool: pg.Pool, query: string): Promise<SourceRows>
       // A query queued behind the COPY resolves only once that has been read.
       client.query('SELECT 1').then(
         () => {
-          release();
+          finish();
           resolve(source.rowCount);
         },
         (error: Error) => {
-          release(error);
+          finish(error);
           reject(error);
         },
       );
@@ -72,10 +85,10 @@ export async function copyOut(pool: pg.Pool, query: string): Promise<SourceRows>
     // The destination gave up before reading everything: stop the COPY and drop the
     // connection (it is mid-COPY, so it cannot be reused).
     stream.on('close', () => {
-      if (released || ended) return;
+      if (finished || ended) return;
       const abandoned = new Error('the destination stopped reading the source rows');
       source.destroy(abandoned);
-      release(abandoned);
+      finish(abandoned);
       reject(abandoned);
     });
   });

@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 
 import { AppError } from '../../errors.ts';
 import { qualifiedName } from '../../sql/postgres-identifiers.ts';
-import type { ChangeCursor, ChunkMark } from '../destination.ts';
+import type { ChangeCursor, ChunkClaim } from '../destination.ts';
 
 /**
  * The mirror's own records in the destination schema, written in the same transaction as the
@@ -38,7 +38,7 @@ export function bookkeepingDdl(schema: string): string[] {
  * primary key until the first commits and then fails, so no chunk is ever applied twice or by
  * two workers at once.
  */
-export async function claimChunk(client: PoolClient, schema: string, mark: ChunkMark) {
+export async function claimChunk(client: PoolClient, schema: string, mark: ChunkClaim) {
   try {
     await client.query(
       `INSERT INTO ${qualifiedName(schema, CHUNKS_TABLE)} (execution_id, chunk_index, worker_id)

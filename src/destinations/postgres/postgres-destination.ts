@@ -8,11 +8,13 @@ import type {
   ApplyResult,
   ChangeBatch,
   ChangeCursor,
+  ChunkClaim,
   ChunkMark,
   ConnectionSettings,
   CopyTextStream,
   Destination,
   MergeResult,
+  RangeSource,
   ReplaceResult,
   SchemaReport,
   TimeRange,
@@ -27,6 +29,7 @@ import { createMissingTables } from './ddl.ts';
 import { destinationFailure } from './errors.ts';
 import { mergeDimension } from './merge-dimensions.ts';
 import { checkRange, replaceRange } from './replace-range.ts';
+import { syncRange } from './sync-range.ts';
 
 /**
  * A customer's PostgreSQL database as a mirror destination. Each operation runs in one
@@ -93,6 +96,25 @@ export class PostgresDestination implements Destination {
     );
 
     this.#logger.debug({ table: table.name, affiliateId, ...range, ...result }, 'range replaced');
+    return result;
+  }
+
+  async syncRange(
+    table: MirrorTable,
+    affiliateId: number,
+    range: TimeRange,
+    source: RangeSource,
+    mark: ChunkClaim,
+  ): Promise<ReplaceResult> {
+    checkRange(range);
+
+    const window = `[${range.from}, ${range.toExclusive})`;
+    const doing = `re-mirroring ${table.name} of affiliate ${affiliateId} in ${window}`;
+    const result = await this.#run(doing, undefined, (client) =>
+      syncRange(client, this.#settings.schema, table, affiliateId, range, source, mark),
+    );
+
+    this.#logger.debug({ table: table.name, affiliateId, ...range, ...result }, 'range synced');
     return result;
   }
 

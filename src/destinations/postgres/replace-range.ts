@@ -39,6 +39,7 @@ const INCOMING = quoteIdentifier('affiliate_mirror_range');
  * temporary table first: a row whose event time moved at the source still sits at its old
  * time in the mirror, outside the range, and is removed from there before the insert instead
  * of failing it on the primary key. The ends are compared as timestamptz, microseconds kept.
+ * With `claimed`, the caller has already claimed the chunk and locked the table.
  */
 export async function replaceRange(
   client: PoolClient,
@@ -48,14 +49,17 @@ export async function replaceRange(
   range: TimeRange,
   rows: CopyTextStream,
   mark: ChunkMark,
+  options: { claimed?: boolean } = {},
 ): Promise<ReplaceResult> {
   const target = qualifiedName(schema, table.name);
   const columns = quoteList(columnNames(table));
   const inRange = `affiliate_id = $1 AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz`;
   const values = [affiliateId, range.from, range.toExclusive];
 
-  await claimChunk(client, schema, mark);
-  await lockAffiliateTable(client, schema, table.name, affiliateId);
+  if (!options.claimed) {
+    await claimChunk(client, schema, mark);
+    await lockAffiliateTable(client, schema, table.name, affiliateId);
+  }
   await client.query(`CREATE TEMP TABLE ${INCOMING} (${columnDefinitions(table)}) ON COMMIT DROP`);
   await copyRows(client, INCOMING, table, rows);
 

@@ -1,0 +1,76 @@
+import { columnNames, type MirrorTable } from '../mirror/tables.ts';
+import type { BucketDigest, TimeRange } from '../destinations/destination.ts';
+import { quoteList } from './postgres-identifiers.ts';
+
+/**
+ * The digest of a range of event rows, per hour of event time, as PostgreSQL computes it: the
+ * number of rows and the sum of a 64-bit hash of each row's text. The platform store and a
+ * PostgreSQL destination run the very same query, so equal digests mean equal rows; a sum does
+ * not depend on row order, so neither side sorts.
+ *
+ * Both sides must read rows in the same text form: the session runs with `TimeZone = UTC` and
+ * `DateStyle = ISO` (see {@link DIGEST_SESSION_SETTINGS}), and the row is built from the
+ * catalogue's columns only, so a column a customer added to a mirror table changes nothing.
+ * `hashtextextended` is the hash of hash partitioning, which PostgreSQL keeps stable across
+ * versions (PostgreSQL 11 and later have it).
+ *
+ * Parameters: $1 affiliate id, $2 and $3 the range's ends (timestamptz text).
+ */
+export function rangeDigestSql(relation: string, table: MirrorTable): string {
+  return `SELECT to_char(date_trunc('hour', occurred_at AT TIME ZONE 'UTC'),
+                         'YYYY-MM-DD"T"HH24:00:00.000000"Z"') AS bucket,
+                 count(*)::int AS rows,
+                 sum(hashtextextended(ROW(${quoteList(columnNames(table))})::text, 0))::text AS hash
+            FROM ${relation}
+           WHERE affiliate_id = $1 AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz
+           GROUP BY 1`;
+}
+
+/** Run (as SET LOCAL) in the transaction before a digest, on both sides. */
+export const DIGEST_SESSION_SETTINGS = [
+  `SET LOCAL TimeZone = 'UTC'`,
+  `SET LOCAL DateStyle = 'ISO, YMD'`,
+];
+
+export type RangeDigests = Map<string, BucketDigest>;
+
+export function digestsOf(
+  rows: Array<{ bucket: string; rows: number; hash: string }>,
+): RangeDigests {
+  return new Map(rows.map((row) => [row.bucket, { rows: row.rows, hash: row.hash }]));
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The hours whose digests differ between the two sides (present on one side only, or with
+ * another count or hash), merged into as few half-open ranges as possible, in time order.
+ */
+export function differingRanges(source: RangeDigests, destination: RangeDigests): TimeRange[] {
+  const hours = new Set<string>();
+  for (const [bucket, digest] of source) {
+    const other = destination.get(bucket);
+    if (!other || other.rows !== digest.rows || other.hash !== digest.hash) hours.add(bucket);
+  }
+  for (const bucket of destination.keys()) if (!source.has(bucket)) hours.add(bucket);
+
+  const starts = [...hours].map((bucket) => Date.parse(bucket)).sort((a, b) => a - b);
+  const ranges: Array<{ from: number; to: number }> = [];
+  for (const start of starts) {
+    const last = ranges.at(-1);
+    if (last && last.to === start) last.to = start + HOUR_MS;
+    else ranges.push({ from: start, to: start + HOUR_MS });
+  }
+  return ranges.map(({ from, to }) => ({ from: hourText(from), toExclusive: hourText(to) }));
+}
+
+function hourText(millis: number): string {
+  return new Date(millis).toISOString().replace('.000Z', '.000000Z');
+}
+
+/** Total rows of a set of digests. */
+export function digestRows(digests: RangeDigests): number {
+  let total = 0;
+  for (const digest of digests.values()) total += digest.rows;
+  return total;
+}

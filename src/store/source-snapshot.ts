@@ -1,0 +1,105 @@
+import type pg from 'pg';
+
+import type {
+  BucketDigest,
+  RangeSource,
+  SourceRowStream,
+  TimeRange,
+} from '../destinations/destination.ts';
+import { columnNames, type MirrorTable } from '../mirror/tables.ts';
+import { quoteIdentifier, quoteList } from '../sql/postgres-identifiers.ts';
+import { DIGEST_SESSION_SETTINGS, digestsOf, rangeDigestSql } from '../sql/range-digest.ts';
+import { checkedAffiliateId, checkedInstant, copyOutOn } from './source-rows.ts';
+
+/**
+ * One chunk's view of the platform store: a REPEATABLE READ transaction on a connection of its
+ * own, so that the digests a destination compares against and the rows it then reads are the
+ * same data, even while events keep arriving. Close it when the chunk ends.
+ *
+ * @example
+ * const snapshot = await SourceSnapshot.open(pool, eventTables.clicks, 7, range);
+ * try {
+ *   await destination.syncRange(table, 7, range, snapshot, mark);
+ * } finally {
+ *   await snapshot.close();
+ * }
+ */
+export class SourceSnapshot implements RangeSource {
+  readonly #client: pg.PoolClient;
+  readonly #table: MirrorTable;
+  readonly #affiliateId: number;
+  readonly #range: TimeRange;
+  /** Set once the connection is unusable (a COPY abandoned mid-way); it is dropped on close. */
+  #broken: Error | undefined;
+
+  private constructor(
+    client: pg.PoolClient,
+    table: MirrorTable,
+    affiliateId: number,
+    range: TimeRange,
+  ) {
+    this.#client = client;
+    this.#table = table;
+    this.#affiliateId = checkedAffiliateId(affiliateId);
+    this.#range = range;
+  }
+
+  static async open(
+    pool: pg.Pool,
+    table: MirrorTable,
+    affiliateId: number,
+    range: TimeRange,
+  ): Promise<SourceSnapshot> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      for (const statement of DIGEST_SESSION_SETTINGS) await client.query(statement);
+    } catch (error: unknown) {
+      client.release(error as Error);
+      throw error;
+    }
+    return new SourceSnapshot(client, table, affiliateId, range);
+  }
+
+  async digests(): Promise<Map<string, BucketDigest>> {
+    const result = await this.#client.query<{ bucket: string; rows: number; hash: string }>(
+      rangeDigestSql(quoteIdentifier(this.#table.name), this.#table),
+      [this.#affiliateId, this.#range.from, this.#range.toExclusive],
+    );
+    return digestsOf(result.rows);
+  }
+
+  rows(ranges: TimeRange[] = [this.#range]): Promise<SourceRowStream> {
+    if (this.#broken) return Promise.reject(this.#broken);
+
+    const within = ranges
+      .map(
+        (range) =>
+          `(occurred_at >= ${checkedInstant(range.from)} AND occurred_at < ${checkedInstant(range.toExclusive)})`,
+      )
+      .join(' OR ');
+    const query = `COPY (SELECT ${quoteList(columnNames(this.#table))}
+       FROM ${quoteIdentifier(this.#table.name)}
+      WHERE affiliate_id = ${this.#affiliateId} AND (${within || 'false'})) TO STDOUT`;
+
+    return Promise.resolve(
+      copyOutOn(this.#client, query, (error) => {
+        if (error) this.#broken = error;
+      }),
+    );
+  }
+
+  /** Ends the transaction and gives the connection back (or drops it, if it is unusable). */
+  async close(): Promise<void> {
+    if (this.#broken) {
+      this.#client.release(this.#broken);
+      return;
+    }
+    try {
+      await this.#client.query('COMMIT');
+      this.#client.release();
+    } catch (error: unknown) {
+      this.#client.release(error as Error);
+    }
+  }
+}
