@@ -82,20 +82,26 @@ function transitionBetween(zone: IANAZone, from: number, to: number): number {
 export function startOfZonedDayMillis(date: CalendarDate, zone: string): number {
   const tz = IANAZone.create(zone);
   const midnight = DateTime.fromObject(date, { zone: 'UTC' }).toMillis();
-  const localAt = (instant: number) => instant + tz.offset(instant) * 60_000;
+  const offsetMillis = (instant: number) => tz.offset(instant) * 60_000;
 
-  // The day begins either where the local clock passes midnight under some offset of the zone
-  // nearby, or at an offset change that makes it jump past midnight; every hour is sampled.
+  // Most days: one offset holds all around midnight, and the day starts at midnight under it.
+  const earliest = midnight - SEARCH_HOURS_BEFORE * MILLIS_PER_HOUR;
+  const latest = midnight + SEARCH_HOURS_AFTER * MILLIS_PER_HOUR;
+  if (tz.offset(earliest) === tz.offset(latest)) return midnight - offsetMillis(earliest);
+
+  // Otherwise the day begins where the local clock passes midnight under one of the offsets
+  // nearby, or at an offset change that makes it jump past midnight. Offsets are sampled every
+  // hour (no zone changes its offset twice within an hour).
   const candidates: number[] = [];
-  for (let hour = -SEARCH_HOURS_BEFORE; hour <= SEARCH_HOURS_AFTER; hour += 1) {
-    const sample = midnight + hour * MILLIS_PER_HOUR;
-    const previous = sample - MILLIS_PER_HOUR;
+  let previous = earliest;
+  for (let sample = earliest; sample <= latest; sample += MILLIS_PER_HOUR) {
     if (tz.offset(sample) !== tz.offset(previous)) {
       candidates.push(transitionBetween(tz, previous, sample));
     }
-    candidates.push(midnight - tz.offset(sample) * 60_000);
+    candidates.push(midnight - offsetMillis(sample));
+    previous = sample;
   }
 
-  const reached = candidates.filter((instant) => localAt(instant) >= midnight);
+  const reached = candidates.filter((instant) => instant + offsetMillis(instant) >= midnight);
   return Math.min(...reached);
 }
