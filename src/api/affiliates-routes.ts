@@ -44,6 +44,12 @@ const patchAffiliateBody = {
   properties: { timeZone: timeZoneProperty },
 } as const;
 
+/**
+ * PATCH bodies as the client sent them. The body schema documents the route, but its validator
+ * coerces types (123 would become "123"), and the error must quote what was really sent.
+ */
+const bodiesAsSent = new WeakMap<FastifyRequest, unknown>();
+
 export function affiliateView(affiliate: Affiliate) {
   return {
     id: affiliate.id,
@@ -113,6 +119,9 @@ export function registerAffiliateRoutes(app: FastifyInstance, deps: ApiDeps) {
     {
       // The schema documents the body; readPatch checks it, with TIME_ZONE_INVALID for the zone.
       attachValidation: true,
+      preValidation: async (request) => {
+        bodiesAsSent.set(request, structuredClone(request.body));
+      },
       schema: {
         tags,
         security,
@@ -128,7 +137,7 @@ export function registerAffiliateRoutes(app: FastifyInstance, deps: ApiDeps) {
       const id = request.params.id;
       await requireAffiliateAdmin(deps, request, id);
 
-      const patch = readPatch(request.body);
+      const patch = readPatch(bodiesAsSent.get(request));
       if (patch.timeZone === undefined) return affiliateView(await getAffiliate(deps.pool, id));
 
       const affiliate = await setAffiliateTimeZone(deps.pool, id, patch.timeZone);
