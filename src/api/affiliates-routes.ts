@@ -119,8 +119,9 @@ export function registerAffiliateRoutes(app: FastifyInstance, deps: ApiDeps) {
     {
       // The schema documents the body; readPatch checks it, with TIME_ZONE_INVALID for the zone.
       attachValidation: true,
-      preValidation: async (request) => {
+      preValidation: (request, _reply, done) => {
         bodiesAsSent.set(request, structuredClone(request.body));
+        done();
       },
       schema: {
         tags,
