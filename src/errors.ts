@@ -23,6 +23,7 @@ export const errorCatalogue = {
   RELOAD_DATE_MISSING: { status: 400, title: 'A date of the reload window is missing.' },
   RELOAD_DATE_INVALID: { status: 400, title: 'A date of the reload window cannot be read.' },
   RELOAD_WINDOW_INVALID: { status: 400, title: 'fromDate is after toDate.' },
+  TIME_ZONE_INVALID: { status: 400, title: 'Not an IANA time zone name.' },
   CONNECTION_TEST_FAILED: { status: 400, title: 'The destination database could not be used.' },
   DESTINATION_ENGINE_UNSUPPORTED: { status: 400, title: 'This destination engine cannot be used.' },
   DESTINATION_FAILED: { status: 502, title: 'The destination database reported an error.' },

@@ -30,7 +30,7 @@ export function executionView(execution: ExecutionRecord) {
     dataType: execution.dataType,
     window:
       execution.windowFrom && execution.windowTo
-        ? { from: execution.windowFrom, to: execution.windowTo }
+        ? { from: execution.windowFrom, to: execution.windowTo, timeZone: execution.timeZone }
         : null,
     status: execution.status,
     progress: {
@@ -57,6 +57,18 @@ export function executionView(execution: ExecutionRecord) {
 }
 
 const counter = { type: 'integer' } as const;
+
+/** A reload window as the API echoes it: the UTC instants used, and the zone dates were read in. */
+export const windowSchema = {
+  type: ['object', 'null'],
+  description:
+    "Null for dimensions. from and to are inclusive UTC instants with microseconds; timeZone is the affiliate's zone that date-only fromDate / toDate were read in when the reload was queued.",
+  properties: {
+    from: { type: 'string', format: 'date-time', examples: ['2026-03-28T23:00:00.000000Z'] },
+    to: { type: 'string', format: 'date-time', examples: ['2026-03-29T21:59:59.999999Z'] },
+    timeZone: { type: ['string', 'null'], examples: ['Europe/Paris'] },
+  },
+} as const;
 const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
 
 export const executionSchema = {
@@ -66,10 +78,7 @@ export const executionSchema = {
     connectorId: { type: 'integer' },
     affiliateId: { type: 'integer' },
     dataType: { type: 'string' },
-    window: {
-      type: ['object', 'null'],
-      properties: { from: { type: 'string' }, to: { type: 'string' } },
-    },
+    window: windowSchema,
     status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
     progress: {
       type: 'object',

@@ -24,11 +24,13 @@ export const reloadBodySchema = {
     },
     fromDate: {
       type: 'string',
-      description: 'Inclusive. ISO 8601 date-time (UTC when no offset) or date.',
+      description:
+        "Inclusive. ISO 8601 date-time (with an offset: that instant; without: UTC) or a date, which starts at the first instant of that day in the affiliate's time zone.",
     },
     toDate: {
       type: 'string',
-      description: 'Inclusive. A date without time covers that whole day.',
+      description:
+        "Inclusive. ISO 8601 date-time (without an offset: UTC) or a date, which covers that whole day in the affiliate's time zone (23 or 25 hours on a DST change).",
     },
     affiliateId: { description: "Ignored: a reload always covers the connector's affiliate." },
   },
@@ -49,9 +51,10 @@ function readDataType(value: unknown): ReloadDataType {
 
 /**
  * Reads a reload body with checks that name the field and the fix. Done by hand rather than by
- * the JSON schema so that each kind of mistake has its own stable code.
+ * the JSON schema so that each kind of mistake has its own stable code. Date-only ends are
+ * days of `timeZone`, the affiliate's zone.
  */
-export function parseReloadRequest(body: unknown): ReloadRequest {
+export function parseReloadRequest(body: unknown, timeZone: string): ReloadRequest {
   const fields = body ?? {};
   if (typeof fields !== 'object' || Array.isArray(fields)) {
     throw AppError.invalidField('VALIDATION_FAILED', 'body', 'must be a JSON object.');
@@ -61,5 +64,5 @@ export function parseReloadRequest(body: unknown): ReloadRequest {
   const dataType = readDataType(record.dataType);
   if (dataType === 'dimensions') return { dataType, window: null };
 
-  return { dataType, window: resolveReloadWindow(record.fromDate, record.toDate) };
+  return { dataType, window: resolveReloadWindow(record.fromDate, record.toDate, timeZone) };
 }

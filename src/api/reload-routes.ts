@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 
 import { AppError } from '../errors.ts';
+import { getAffiliate } from '../store/affiliates-store.ts';
 import { getExecution } from '../store/executions-store.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { loadManagedConnector } from './connector-access.ts';
 import { connectorIdParams, problemSchema } from './connector-schemas.ts';
-import { executionSchema, executionView } from './execution-view.ts';
+import { executionSchema, executionView, windowSchema } from './execution-view.ts';
 import { parseReloadRequest, reloadBodySchema } from './reload-request.ts';
 import { submitReload } from './reload-submission.ts';
 
@@ -15,10 +16,7 @@ const acceptedSchema = {
     executionId: { type: 'string', format: 'uuid' },
     connectorId: { type: 'integer' },
     dataType: { type: 'string' },
-    window: {
-      type: ['object', 'null'],
-      properties: { from: { type: 'string' }, to: { type: 'string' } },
-    },
+    window: windowSchema,
     status: { type: 'string' },
   },
 } as const;
@@ -66,7 +64,8 @@ export function registerReloadRoutes(app: FastifyInstance, deps: ApiDeps) {
         throw request.validationError;
       }
       const { connector } = await loadManagedConnector(deps, request, request.params.id);
-      const reload = parseReloadRequest(request.body);
+      const affiliate = await getAffiliate(deps.pool, connector.affiliateId);
+      const reload = parseReloadRequest(request.body, affiliate.timeZone);
       if (!connector.enabled) {
         throw new AppError(
           'CONNECTOR_DISABLED',
@@ -84,7 +83,11 @@ export function registerReloadRoutes(app: FastifyInstance, deps: ApiDeps) {
         return reply.code(200).header('location', location).send(executionView(execution!));
       }
 
-      const window = reload.window && { from: reload.window.from, to: reload.window.to };
+      const window = reload.window && {
+        from: reload.window.from,
+        to: reload.window.to,
+        timeZone: reload.window.timeZone,
+      };
       const logged = { executionId: submission.executionId, connectorId: connector.id };
       request.log.info({ ...logged, dataType: reload.dataType, window }, 'reload queued');
       return reply.code(202).header('location', location).send({

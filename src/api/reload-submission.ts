@@ -47,7 +47,8 @@ async function attachOrQueue(
     connectorId: connector.id,
     affiliateId: connector.affiliateId,
   };
-  await insertExecution(client, { ...execution, ...identical });
+  const timeZone = reload.window?.timeZone ?? null;
+  await insertExecution(client, { ...execution, ...identical, timeZone });
   await enqueueReload(deps.boss, client, { executionId, connectorId: connector.id });
   return { outcome: 'queued', executionId };
 }

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
 import { AppError } from '../errors.ts';
+import { registerAffiliateRoutes } from './affiliates-routes.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { registerConnectionTestRoutes } from './connection-test-routes.ts';
 import { registerConnectorStatusRoute } from './connector-status-route.ts';
@@ -106,6 +107,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   await registerOpenApi(app);
   registerHealthRoute(app, deps);
+  registerAffiliateRoutes(app, deps);
   registerConnectorRoutes(app, deps);
   registerConnectionTestRoutes(app, deps);
   registerConnectorStatusRoute(app, deps);

@@ -1,5 +1,11 @@
 import { AppError } from '../errors.ts';
 import type { TimeRange } from '../destinations/destination.ts';
+import {
+  DEFAULT_TIME_ZONE,
+  nextCalendarDate,
+  startOfZonedDayMillis,
+  type CalendarDate,
+} from './time-zone.ts';
 
 /**
  * Reload windows. Instants are kept as microseconds since the Unix epoch (bigint), the
@@ -7,6 +13,7 @@ import type { TimeRange } from '../destinations/destination.ts';
  * milliseconds and move rows across a window's edge.
  */
 
+/** Chunks are cut at UTC midnights, whatever zone the window was read in. */
 const MICROS_PER_DAY = 86_400_000_000n;
 
 const DATE_TIME = new RegExp(
@@ -20,6 +27,8 @@ export interface ParsedInstant {
   micros: bigint;
   /** True when the text was a date without a time (`2017-11-07`). */
   dateOnly: boolean;
+  /** The calendar date as written, before any offset: the day a date-only text names. */
+  date: CalendarDate;
 }
 
 export type InstantRole = 'from' | 'to';
@@ -81,7 +90,7 @@ export function parseInstant(text: string, role: InstantRole): ParsedInstant | u
 
   const offsetMicros = BigInt(offset) * 60_000_000n;
   const micros = BigInt(check.getTime()) * 1000n + fractionMicros(fraction, role) - offsetMicros;
-  return { micros, dateOnly: match[4] === undefined };
+  return { micros, dateOnly: match[4] === undefined, date: { year: y, month: mo, day: d } };
 }
 
 /** `2017-11-07T00:00:00.000000Z`: the form every layer of the service exchanges. */
@@ -94,10 +103,14 @@ export function formatMicros(micros: bigint): string {
 
 /** An inclusive window as the client meant it, and its half-open form for queries. */
 export interface ReloadWindow {
+  /** First instant inside, in UTC with microseconds. */
   from: string;
+  /** Last instant inside (inclusive), in UTC with microseconds. */
   to: string;
   fromMicros: bigint;
   toExclusiveMicros: bigint;
+  /** The zone whose days date-only ends were read in. */
+  timeZone: string;
 }
 
 /** Tracking data lives in these years; outside them a date is a mistake, not a window. */
@@ -129,27 +142,42 @@ function readDate(value: unknown, field: 'fromDate' | 'toDate'): ParsedInstant {
   return parsed;
 }
 
+function zonedDayStartMicros(date: CalendarDate, timeZone: string): bigint {
+  return BigInt(startOfZonedDayMillis(date, timeZone)) * 1000n;
+}
+
 /**
- * Resolves `fromDate..toDate` (both inclusive) to UTC instants. A date-only `toDate` covers
- * that whole day; a date-only `fromDate` starts at its midnight.
+ * Resolves `fromDate..toDate` (both inclusive) to UTC instants. A date-time with an offset is
+ * that instant, and one without an offset is UTC, whatever the zone. A date without a time
+ * means a day of `timeZone` (the affiliate's): a date-only `fromDate` starts at that day's
+ * first instant, a date-only `toDate` covers that whole day, up to the next day's first
+ * instant. Such a day lasts 23 or 25 hours when the clocks change in it.
  */
-export function resolveReloadWindow(fromDate: unknown, toDate: unknown): ReloadWindow {
+export function resolveReloadWindow(
+  fromDate: unknown,
+  toDate: unknown,
+  timeZone: string = DEFAULT_TIME_ZONE,
+): ReloadWindow {
   const from = readDate(fromDate, 'fromDate');
   const to = readDate(toDate, 'toDate');
-  const toExclusiveMicros = to.dateOnly ? to.micros + MICROS_PER_DAY : to.micros + 1n;
+  const fromMicros = from.dateOnly ? zonedDayStartMicros(from.date, timeZone) : from.micros;
+  const toExclusiveMicros = to.dateOnly
+    ? zonedDayStartMicros(nextCalendarDate(to.date), timeZone)
+    : to.micros + 1n;
 
-  if (from.micros >= toExclusiveMicros) {
+  if (fromMicros >= toExclusiveMicros) {
     throw AppError.invalidField(
       'RELOAD_WINDOW_INVALID',
       'fromDate',
-      `must not be after toDate (fromDate ${formatMicros(from.micros)}, toDate ${formatMicros(toExclusiveMicros - 1n)}).`,
+      `must not be after toDate (fromDate ${formatMicros(fromMicros)}, toDate ${formatMicros(toExclusiveMicros - 1n)}, dates read in ${timeZone}).`,
     );
   }
   return {
-    from: formatMicros(from.micros),
+    from: formatMicros(fromMicros),
     to: formatMicros(toExclusiveMicros - 1n),
-    fromMicros: from.micros,
+    fromMicros,
     toExclusiveMicros,
+    timeZone,
   };
 }
 

@@ -12,6 +12,8 @@ export interface ExecutionRecord {
   dataType: string;
   windowFrom: string | null;
   windowTo: string | null;
+  /** The zone date-only window ends were read in; null for dimensions. */
+  timeZone: string | null;
   status: ExecutionStatus;
   chunksTotal: number;
   chunksDone: number;
@@ -52,6 +54,7 @@ const SELECT_EXECUTION = `
   SELECT id, connector_id AS "connectorId", affiliate_id AS "affiliateId", data_type AS "dataType",
          to_char(window_from AT TIME ZONE 'UTC', ${MICROSECOND_ISO}) AS "windowFrom",
          to_char(window_to AT TIME ZONE 'UTC', ${MICROSECOND_ISO}) AS "windowTo",
+         time_zone AS "timeZone",
          status, chunks_total AS "chunksTotal", chunks_done AS "chunksDone",
          rows_read AS "rowsRead", rows_written AS "rowsWritten", rows_inserted AS "rowsInserted",
          rows_updated AS "rowsUpdated", rows_deleted AS "rowsDeleted",
@@ -68,13 +71,14 @@ export interface NewExecution {
   dataType: string;
   windowFrom: string | null;
   windowTo: string | null;
+  timeZone: string | null;
 }
 
 export async function insertExecution(db: pg.Pool | pg.PoolClient, execution: NewExecution) {
   await db.query(
     `INSERT INTO executions (id, connector_id, affiliate_id, data_type, window_from, window_to,
-                             status)
-     VALUES ($1, $2, $3, $4, $5, $6, 'queued')`,
+                             time_zone, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued')`,
     [
       execution.id,
       execution.connectorId,
@@ -82,6 +86,7 @@ export async function insertExecution(db: pg.Pool | pg.PoolClient, execution: Ne
       execution.dataType,
       execution.windowFrom,
       execution.windowTo,
+      execution.timeZone,
     ],
   );
 }

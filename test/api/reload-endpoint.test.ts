@@ -27,6 +27,7 @@ describe('POST /v1/affiliates/connectors/{id}/reload', () => {
     assert.deepEqual(response.body.window, {
       from: '2017-11-07T00:00:00.000000Z',
       to: '2017-11-07T23:59:59.000000Z',
+      timeZone: 'UTC',
     });
 
     const finished = await api.waitForExecution(response.body.executionId, admin);
@@ -58,6 +59,7 @@ describe('POST /v1/affiliates/connectors/{id}/reload', () => {
     assert.deepEqual(response.body.window, {
       from: '2017-11-07T00:00:00.000000Z',
       to: '2017-11-08T23:59:59.999999Z',
+      timeZone: 'UTC',
     });
   });
 
@@ -71,6 +73,7 @@ describe('POST /v1/affiliates/connectors/{id}/reload', () => {
     assert.deepEqual(response.body.window, {
       from: '2017-11-07T00:00:00.000000Z',
       to: '2017-11-07T10:30:00.123456Z',
+      timeZone: 'UTC',
     });
   });
 

@@ -53,7 +53,7 @@ export async function startTestService(
   });
 
   async function request(
-    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     url: string,
     init: {
       token?: string;
