@@ -41,8 +41,7 @@ const postgresCanonical: Record<ColumnType, (column: string) => string> = {
   text: (column) => column,
   integer: (column) => `${column}::text`,
   bigint: (column) => `${column}::text`,
-  timestamptz: (column) =>
-    `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  timestamptz: (column) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
   money: (column) => `to_char(${column}, 'FM999999999999999990.0000')`,
   boolean: (column) => `${column}::text`,
 };
@@ -87,4 +86,3 @@ export const postgresUnderTest: EngineUnderTest = {
 
 /** Every engine, in a fixed order; suites loop over it and skip the unavailable ones. */
 export const enginesUnderTest: EngineUnderTest[] = [postgresUnderTest];
-
