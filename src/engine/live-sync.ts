@@ -104,6 +104,9 @@ async function recordFailure(
   );
 }
 
+/** While a table stays drifted, its warning is repeated this often (in steps), not every step. */
+const DRIFT_WARNING_EVERY_STEPS = 30;
+
 /**
  * Each drifted table's status says what is wrong with it, every step until it is put right;
  * the connector is not rested, so the first step after the fix syncs it again.
@@ -112,10 +115,17 @@ async function recordDrift(
   deps: LiveSyncDeps,
   connector: ConnectorRecord,
   drift: SchemaDriftError,
+  log: Logger,
 ) {
   for (const table of drift.tables) {
     const message = drift.about([table])!.message;
-    await recordSyncFailure(deps.pool, connector.id, table, drift.code, message);
+    const failures = await recordSyncFailure(deps.pool, connector.id, table, drift.code, message);
+    if (failures % DRIFT_WARNING_EVERY_STEPS !== 1) continue;
+
+    log.warn(
+      { table, errorCode: drift.code, consecutiveFailures: failures, reason: message },
+      `mirror table ${table} was changed in a way the mirror cannot repair; it is not synced until someone puts it right`,
+    );
   }
 }
 
@@ -133,7 +143,7 @@ export async function syncConnector(deps: LiveSyncDeps, connector: ConnectorReco
     const settings = connectionSettings(connector, deps.cipher);
     destination = openDestination(settings, log);
     const { ready, drift } = await prepareMirrorTables(destination, allTables, log);
-    if (drift) await recordDrift(deps, connector, drift);
+    if (drift) await recordDrift(deps, connector, drift, log);
 
     const horizon = await changeHorizon(deps.pool);
     const step = { deps, connector, destination, horizon, log };

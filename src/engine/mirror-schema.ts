@@ -38,7 +38,8 @@ function logReport(report: SchemaReport, log: Logger): void {
 
 /**
  * Runs `ensureTables` on `tables`; when some of them have drifted, runs it again on the rest,
- * so that one table a customer altered does not stop the others. Other failures are thrown.
+ * so that one table a customer altered does not stop the others. Other failures are thrown;
+ * the drift is returned for the caller to report.
  */
 export async function prepareMirrorTables(
   destination: Destination,
@@ -62,13 +63,7 @@ export async function prepareMirrorTables(
     }
   }
 
-  if (problems.length === 0) return { ready };
-  const drift = new SchemaDriftError(problems);
-  log.warn(
-    { errorCode: drift.code, tables: drift.tables, reason: drift.message },
-    'mirror tables changed beyond repair are left alone until someone puts them right',
-  );
-  return { ready, drift };
+  return problems.length === 0 ? { ready } : { ready, drift: new SchemaDriftError(problems) };
 }
 
 /** The mirror tables an execution writes: a drifted table elsewhere does not stop it. */
