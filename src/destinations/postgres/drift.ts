@@ -105,10 +105,13 @@ export function planSchema(
   return plan;
 }
 
+const DROP_TO_REBUILD = 'or drop the table to have it recreated and backfilled.';
+
+type Report = (message: string) => void;
+
 function planTable(schema: string, table: MirrorTable, found: CatalogTable, plan: SchemaPlan) {
   const where = `${schema}.${table.name}`;
-  const problem = (message: string) => plan.problems.push({ table: table.name, message });
-  const fix = `or drop the table to have it recreated and backfilled.`;
+  const problem: Report = (message) => plan.problems.push({ table: table.name, message });
 
   if (found.kind !== 'r' && found.kind !== 'p') {
     problem(
@@ -117,41 +120,70 @@ function planTable(schema: string, table: MirrorTable, found: CatalogTable, plan
     return;
   }
 
+  planMirrorColumns(schema, table, found, plan, problem);
+  checkOwnColumns(where, table, found, problem);
+  planPrimaryKey(where, table, found, plan, problem);
+
+  if (table.kind === 'event' && !found.indexes.includes(occurredAtIndexName(table))) {
+    plan.createIndexes.push(table);
+  }
+}
+
+/** A missing column that may be empty is added back; a key column or another type cannot be. */
+function planMirrorColumns(
+  schema: string,
+  table: MirrorTable,
+  found: CatalogTable,
+  plan: SchemaPlan,
+  problem: Report,
+) {
+  const where = `${schema}.${table.name}`;
   const columns = new Map(found.columns.map((column) => [column.name, column]));
+
   for (const column of table.columns) {
     const present = columns.get(column.name);
     const needs = catalogTypeNames[column.type];
+
     if (!present && (column.nullable || column.name === 'change_seq')) {
       plan.addColumns.push({ table, column: column.name });
     } else if (!present) {
       problem(
-        `${where} has no column ${column.name}, which the mirror needs and cannot fill in for the existing rows; add it back as ${needs} NOT NULL ${fix}`,
+        `${where} has no column ${column.name}, which the mirror needs as a key and cannot fill in for the existing rows: drop the table to have it recreated and backfilled.`,
       );
     } else if (present.type !== needs) {
       const alter = `ALTER TABLE ${qualifiedName(schema, table.name)} ALTER COLUMN ${quoteIdentifier(column.name)} TYPE ${needs}`;
       problem(
-        `${where}.${column.name} is ${present.type}; the mirror needs ${needs}. Change it back with ${alter}, ${fix}`,
+        `${where}.${column.name} is ${present.type}; the mirror needs ${needs}. Change it back with ${alter}, ${DROP_TO_REBUILD}`,
       );
     }
   }
+}
 
+/** The customer's own columns are theirs, unless they make the mirror's inserts fail. */
+function checkOwnColumns(where: string, table: MirrorTable, found: CatalogTable, problem: Report) {
   const known = new Set(table.columns.map((column) => column.name));
+
   for (const column of found.columns) {
     if (known.has(column.name) || !column.notNull || column.filled) continue;
     problem(
-      `${where}.${column.name} is not a mirror column and is NOT NULL without a default, so the mirror cannot insert rows. Give it a default or make it nullable (ALTER TABLE ... ALTER COLUMN ${quoteIdentifier(column.name)} DROP NOT NULL), or drop it.`,
+      `${where}.${column.name} is not a mirror column and is NOT NULL without a default, so the mirror cannot insert rows. Give it a default, make it nullable (ALTER COLUMN ${quoteIdentifier(column.name)} DROP NOT NULL) or drop it.`,
     );
   }
+}
 
+function planPrimaryKey(
+  where: string,
+  table: MirrorTable,
+  found: CatalogTable,
+  plan: SchemaPlan,
+  problem: Report,
+) {
   const key = found.primaryKey;
-  if (!key) plan.restorePrimaryKeys.push(table);
-  else if (key.join(',') !== PRIMARY_KEY.join(',')) {
+  if (!key) {
+    plan.restorePrimaryKeys.push(table);
+  } else if (key.join(',') !== PRIMARY_KEY.join(',')) {
     problem(
-      `${where} has the primary key (${key.join(', ')}); the mirror needs (${PRIMARY_KEY.join(', ')}). Change it back ${fix}`,
+      `${where} has the primary key (${key.join(', ')}); the mirror needs (${PRIMARY_KEY.join(', ')}). Change it back ${DROP_TO_REBUILD}`,
     );
-  }
-
-  if (table.kind === 'event' && !found.indexes.includes(occurredAtIndexName(table))) {
-    plan.createIndexes.push(table);
   }
 }
