@@ -23,6 +23,7 @@ import {
 import { restIfUnreachable } from './broken-connector.ts';
 import { executionChunks, type Chunk } from './chunk-plan.ts';
 import { connectionSettings } from './connector-settings.ts';
+import { executionTables, prepareMirrorTables } from './mirror-schema.ts';
 import { withRetries } from './retry.ts';
 import { workerId } from './worker-identity.ts';
 
@@ -167,9 +168,11 @@ export async function runExecution(deps: RunnerDeps, executionId: string): Promi
     );
 
     destination = openDestination(settings, log);
-    await withRetries('creating the mirror tables', log, () =>
-      destination!.ensureTables(allTables),
+    const prepared = await withRetries('checking the mirror tables', log, () =>
+      prepareMirrorTables(destination!, allTables, log),
     );
+    const drift = prepared.drift?.about(executionTables(execution).map((table) => table.name));
+    if (drift) throw drift;
     await runChunks(deps, execution, destination, log);
 
     await finishExecution(deps.pool, executionId, { status: 'succeeded' });

@@ -7,6 +7,7 @@ import {
   type Destination,
 } from '../destinations/destination.ts';
 import { openDestination } from '../destinations/open-destination.ts';
+import type { SchemaDriftError } from '../destinations/schema-drift.ts';
 import { AppError, asError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { allTables, type MirrorTable } from '../mirror/tables.ts';
@@ -21,6 +22,7 @@ import type { ConnectorRecord } from '../store/connectors-store.ts';
 import { recordSyncFailure, recordSyncProgress } from '../store/sync-state-store.ts';
 import { restIfUnreachable } from './broken-connector.ts';
 import { connectionSettings } from './connector-settings.ts';
+import { prepareMirrorTables } from './mirror-schema.ts';
 
 /** Changes per destination transaction. */
 export const SYNC_BATCH_CHANGES = 50_000;
@@ -102,9 +104,35 @@ async function recordFailure(
   );
 }
 
+/** While a table stays drifted, its warning is repeated this often (in steps), not every step. */
+const DRIFT_WARNING_EVERY_STEPS = 30;
+
+/**
+ * Each drifted table's status says what is wrong with it, every step until it is put right;
+ * the connector is not rested, so the first step after the fix syncs it again.
+ */
+async function recordDrift(
+  deps: LiveSyncDeps,
+  connector: ConnectorRecord,
+  drift: SchemaDriftError,
+  log: Logger,
+) {
+  for (const table of drift.tables) {
+    const message = drift.about([table])!.message;
+    const failures = await recordSyncFailure(deps.pool, connector.id, table, drift.code, message);
+    if (failures % DRIFT_WARNING_EVERY_STEPS !== 1) continue;
+
+    log.warn(
+      { table, errorCode: drift.code, consecutiveFailures: failures, reason: message },
+      `mirror table ${table} was changed in a way the mirror cannot repair; it is not synced until someone puts it right`,
+    );
+  }
+}
+
 /**
  * One step of the continuous mirror for one connector: every table's changes since its cursor,
- * up to the change horizon. The caller holds the connector's writer lock.
+ * up to the change horizon; tables a customer changed beyond repair are skipped and their
+ * status says why. The caller holds the connector's writer lock.
  */
 export async function syncConnector(deps: LiveSyncDeps, connector: ConnectorRecord): Promise<void> {
   const log = deps.logger.child({ connectorId: connector.id, affiliateId: connector.affiliateId });
@@ -114,11 +142,12 @@ export async function syncConnector(deps: LiveSyncDeps, connector: ConnectorReco
   try {
     const settings = connectionSettings(connector, deps.cipher);
     destination = openDestination(settings, log);
-    await destination.ensureTables(allTables);
+    const { ready, drift } = await prepareMirrorTables(destination, allTables, log);
+    if (drift) await recordDrift(deps, connector, drift, log);
 
     const horizon = await changeHorizon(deps.pool);
     const step = { deps, connector, destination, horizon, log };
-    for (const table of allTables) {
+    for (const table of ready) {
       current = table.name;
       await syncTable(step, table);
     }

@@ -33,21 +33,24 @@ export async function recordSyncProgress(
   );
 }
 
+/** Counts one more failure in a row of the table's sync and returns how many there are now. */
 export async function recordSyncFailure(
   pool: pg.Pool,
   connectorId: number,
   tableName: string,
   errorCode: string,
   message: string,
-) {
-  await pool.query(
+): Promise<number> {
+  const result = await pool.query<{ failures: number }>(
     `INSERT INTO sync_state (connector_id, table_name, consecutive_failures, last_error_code, last_error)
      VALUES ($1, $2, 1, $3, $4)
      ON CONFLICT (connector_id, table_name) DO UPDATE SET
        consecutive_failures = sync_state.consecutive_failures + 1,
-       last_error_code = EXCLUDED.last_error_code, last_error = EXCLUDED.last_error`,
+       last_error_code = EXCLUDED.last_error_code, last_error = EXCLUDED.last_error
+     RETURNING consecutive_failures AS failures`,
     [connectorId, tableName, errorCode, message],
   );
+  return result.rows[0]!.failures;
 }
 
 export async function listSyncStates(pool: pg.Pool, connectorId: number) {

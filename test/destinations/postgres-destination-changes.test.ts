@@ -149,14 +149,19 @@ describe('applyChanges', () => {
     assert.deepEqual(await destination.readCursor(brands, 7), at(101, 1));
   });
 
-  it('starts a missing cursor at the batch start, whatever that start is', async () => {
-    await destination.applyChanges(brands, 7, batch(at(500, 7), at(501, 0), []));
+  it('refuses a batch from further on when the cursor is gone (reset for a backfill meanwhile)', async () => {
+    await destination.applyChanges(brands, 7, batch(START_OF_CHANGES, at(100, 1), []));
+    await admin.query(`DELETE FROM ${schema}._mirror_cursors`);
 
-    assert.deepEqual(await destination.readCursor(brands, 7), at(501, 0));
     await assertFails(
-      destination.applyChanges(brands, 7, batch(START_OF_CHANGES, at(1, 1), [])),
+      destination.applyChanges(brands, 7, batch(at(100, 1), at(101, 1), [brand('b1', 'A', 10)])),
       'SYNC_CURSOR_MOVED',
     );
+
+    assert.deepEqual(await storedBrands(), []);
+    assert.equal(await destination.readCursor(brands, 7), undefined);
+    await destination.applyChanges(brands, 7, batch(START_OF_CHANGES, at(1, 1), []));
+    assert.deepEqual(await destination.readCursor(brands, 7), at(1, 1));
   });
 
   it('keeps one cursor per affiliate and table', async () => {

@@ -88,7 +88,7 @@ describe('ensureTables on tables made by an older version', () => {
 
     const error = await assertFails(
       destination.ensureTables([brands, eventTables.conversions, clicks]),
-      'DESTINATION_FAILED',
+      'SCHEMA_DRIFT',
     );
 
     assert.match(error.message, /broken\.clicks has no column occurred_at/);

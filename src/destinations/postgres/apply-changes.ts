@@ -3,7 +3,7 @@ import type { PoolClient } from 'pg';
 import { AppError } from '../../errors.ts';
 import { columnNames, type MirrorTable } from '../../mirror/tables.ts';
 import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
-import type { ApplyResult, ChangeBatch } from '../destination.ts';
+import { START_OF_CHANGES, type ApplyResult, type ChangeBatch } from '../destination.ts';
 import {
   insertCursorIfMissing,
   lockAffiliateTable,
@@ -57,7 +57,12 @@ export async function applyChanges(
   const target = qualifiedName(schema, table.name);
 
   await lockAffiliateTable(client, schema, table.name, affiliateId);
-  await insertCursorIfMissing(client, schema, affiliateId, table.name, batch.from);
+  // Only a table's first batch starts its cursor. A batch from further on whose cursor is gone
+  // was read before ensureTables marked the table for a backfill: it must not bring the old
+  // cursor back, or the rows before it would never be rewritten.
+  if (sameCursor(batch.from, START_OF_CHANGES)) {
+    await insertCursorIfMissing(client, schema, affiliateId, table.name, batch.from);
+  }
   const current = await readCursor(client, schema, affiliateId, table.name, true);
   if (!current || !sameCursor(current, batch.from)) {
     throw new AppError(

@@ -1,9 +1,11 @@
 import type { PoolClient } from 'pg';
 
-import { AppError } from '../../errors.ts';
 import type { ColumnType, MirrorTable } from '../../mirror/tables.ts';
 import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
+import type { SchemaReport } from '../destination.ts';
+import { SchemaDriftError } from '../schema-drift.ts';
 import { bookkeepingDdl, CHUNKS_TABLE, CURSORS_TABLE } from './bookkeeping.ts';
+import { occurredAtIndexName, planSchema, readCatalog } from './drift.ts';
 
 /**
  * How each catalogue type is stored. `timestamptz` keeps microseconds, as the source does;
@@ -42,7 +44,7 @@ export function createTableSql(schema: string, table: MirrorTable): string {
 export function createIndexSql(schema: string, table: MirrorTable): string | undefined {
   if (table.kind !== 'event') return undefined;
 
-  const index = quoteIdentifier(`${table.name}_affiliate_id_occurred_at_idx`);
+  const index = quoteIdentifier(occurredAtIndexName(table));
   const target = qualifiedName(schema, table.name);
   const columns = quoteList(['affiliate_id', 'occurred_at']);
   return `CREATE INDEX IF NOT EXISTS ${index} ON ${target} (${columns})`;
@@ -76,78 +78,119 @@ export async function ensureSchema(client: PoolClient, schema: string): Promise<
   return true;
 }
 
-async function existingTables(client: PoolClient, schema: string): Promise<Set<string>> {
+/** What `ensureMirrorTables` did, in more detail than the engine-neutral SchemaReport. */
+export interface SchemaRepairs extends SchemaReport {
+  /** Created tables the continuous mirror had synced before: someone dropped them. */
+  recreated: string[];
+  restoredPrimaryKeys: string[];
+  restoredIndexes: string[];
+}
+
+const UNIQUE_VIOLATION = '23505';
+const NOT_NULL_VIOLATION = '23502';
+
+/**
+ * Creates what is missing (schema, tables, columns, primary keys, indexes, the mirror's own
+ * records) and marks every table that was created or given a column for a backfill, all in the
+ * caller's transaction under the schema's DDL lock. What cannot be repaired fails with
+ * SCHEMA_DRIFT before any statement changes anything. Tables that are as they should be are
+ * only read, so a role that may merely write to tables someone else owns can still run this.
+ */
+export async function ensureMirrorTables(
+  client: PoolClient,
+  schema: string,
+  tables: MirrorTable[],
+): Promise<SchemaRepairs> {
+  await lockSchemaForDdl(client, schema);
+  await ensureSchema(client, schema);
+
+  const names = [...tables.map((table) => table.name), CHUNKS_TABLE, CURSORS_TABLE];
+  const plan = planSchema(schema, tables, await readCatalog(client, schema, names));
+  if (plan.problems.length > 0) throw new SchemaDriftError(plan.problems);
+
+  if (plan.createBookkeeping) {
+    for (const statement of bookkeepingDdl(schema)) await client.query(statement);
+  }
+  const synced = await syncedTables(client, schema, plan.createTables);
+
+  for (const table of plan.createTables) await client.query(createTableSql(schema, table));
+  for (const { table, column } of plan.addColumns) await addColumn(client, schema, table, column);
+  for (const table of plan.restorePrimaryKeys) await restorePrimaryKey(client, schema, table);
+  for (const table of [...plan.createTables, ...plan.createIndexes]) {
+    const index = createIndexSql(schema, table);
+    if (index) await client.query(index);
+  }
+
+  const backfilled = new Set([
+    ...plan.createTables,
+    ...plan.addColumns.map((added) => added.table),
+  ]);
+  for (const table of backfilled) await markForBackfill(client, schema, table);
+
+  return {
+    created: plan.createTables.map((table) => table.name),
+    addedColumns: plan.addColumns.map(({ table, column }) => `${table.name}.${column}`),
+    recreated: plan.createTables.filter((table) => synced.has(table.name)).map((t) => t.name),
+    restoredPrimaryKeys: plan.restorePrimaryKeys.map((table) => table.name),
+    restoredIndexes: plan.createIndexes.map((table) => table.name),
+  };
+}
+
+/** Which of `tables` the continuous mirror has a cursor for, in any affiliate. */
+async function syncedTables(client: PoolClient, schema: string, tables: MirrorTable[]) {
+  if (tables.length === 0) return new Set<string>();
+
   const result = await client.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`,
-    [schema],
+    `SELECT DISTINCT table_name AS name FROM ${qualifiedName(schema, CURSORS_TABLE)}
+      WHERE table_name = ANY($1::text[])`,
+    [tables.map((table) => table.name)],
   );
   return new Set(result.rows.map((row) => row.name));
 }
 
 /**
- * Creates the tables of `tables` that do not exist yet, with their indexes, and returns their
- * names. Existing tables are left alone, so a role that may only write to tables someone else
- * created (and owns) can still run this. Call inside a transaction.
+ * A missing nullable column comes back empty, and `change_seq` as 0, older than any change;
+ * the backfill then fills both in from the source.
  */
-export async function createMissingTables(
-  client: PoolClient,
-  schema: string,
-  tables: MirrorTable[],
-): Promise<string[]> {
-  await lockSchemaForDdl(client, schema);
-  await ensureSchema(client, schema);
-
-  const existing = await existingTables(client, schema);
-  const missing = tables.filter((table) => !existing.has(table.name));
-
-  for (const table of missing) {
-    await client.query(createTableSql(schema, table));
-
-    const index = createIndexSql(schema, table);
-    if (index) await client.query(index);
-  }
-
-  const present = tables.filter((table) => existing.has(table.name));
-  const added = await addMissingColumns(client, schema, present);
-  await createMissingBookkeeping(client, schema, existing);
-  return [...missing.map((table) => table.name), ...added];
+async function addColumn(client: PoolClient, schema: string, table: MirrorTable, name: string) {
+  const column = table.columns.find((candidate) => candidate.name === name)!;
+  const fill = column.nullable ? '' : ' NOT NULL DEFAULT 0';
+  await client.query(
+    `ALTER TABLE ${qualifiedName(schema, table.name)}
+       ADD COLUMN ${quoteIdentifier(name)} ${postgresTypes[column.type]}${fill}`,
+  );
 }
 
-async function createMissingBookkeeping(client: PoolClient, schema: string, existing: Set<string>) {
-  if (existing.has(CHUNKS_TABLE) && existing.has(CURSORS_TABLE)) return;
-  for (const statement of bookkeepingDdl(schema)) await client.query(statement);
+/** Duplicate or empty keys mean rows the mirror never wrote: the customer has to choose. */
+async function restorePrimaryKey(client: PoolClient, schema: string, table: MirrorTable) {
+  try {
+    await client.query(
+      `ALTER TABLE ${qualifiedName(schema, table.name)}
+         ADD PRIMARY KEY (${quoteList(['affiliate_id', 'id'])})`,
+    );
+  } catch (error: unknown) {
+    const code = (error as { code?: string }).code;
+    if (code !== UNIQUE_VIOLATION && code !== NOT_NULL_VIOLATION) throw error;
+
+    const what =
+      code === UNIQUE_VIOLATION
+        ? 'rows with the same (affiliate_id, id)'
+        : 'rows without affiliate_id or id';
+    const message = `${schema}.${table.name} has no primary key and it cannot be restored: the table holds ${what}. Remove them, or drop the table to have it recreated and backfilled.`;
+    throw new SchemaDriftError([{ table: table.name, message }], { cause: error });
+  }
 }
 
 /**
- * Columns added to the layout after a mirror table was created are added to it. A missing
- * NOT NULL column gets a default where one is meaningful (`change_seq` 0: older than any
- * change); a missing key column cannot be repaired and fails with the table and column named.
+ * The continuous mirror upserts only over older versions and starts a table without a cursor
+ * from the first change: with the cursors gone and every row at change 0, its next steps
+ * rewrite every row of the table from the source, for every affiliate.
  */
-async function addMissingColumns(client: PoolClient, schema: string, tables: MirrorTable[]) {
-  const added: string[] = [];
-  for (const table of tables) {
-    const result = await client.query<{ name: string }>(
-      `SELECT column_name AS name FROM information_schema.columns
-        WHERE table_schema = $1 AND table_name = $2`,
-      [schema, table.name],
-    );
-    const present = new Set(result.rows.map((row) => row.name));
-
-    for (const column of table.columns.filter((c) => !present.has(c.name))) {
-      if (!column.nullable && column.name !== 'change_seq') {
-        throw new AppError(
-          'DESTINATION_FAILED',
-          `mirror table ${schema}.${table.name} has no column ${column.name}; it cannot be added to existing rows. Drop the table to have it recreated and reloaded.`,
-        );
-      }
-      const type = postgresTypes[column.type];
-      const fill = column.nullable ? '' : ' NOT NULL DEFAULT 0';
-      await client.query(
-        `ALTER TABLE ${qualifiedName(schema, table.name)} ADD COLUMN ${quoteIdentifier(column.name)} ${type}${fill}`,
-      );
-      added.push(`${table.name}.${column.name}`);
-    }
-  }
-  return added;
+async function markForBackfill(client: PoolClient, schema: string, table: MirrorTable) {
+  await client.query(`DELETE FROM ${qualifiedName(schema, CURSORS_TABLE)} WHERE table_name = $1`, [
+    table.name,
+  ]);
+  await client.query(
+    `UPDATE ${qualifiedName(schema, table.name)} SET change_seq = 0 WHERE change_seq <> 0`,
+  );
 }

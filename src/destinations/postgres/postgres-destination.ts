@@ -25,7 +25,7 @@ import { inTransaction } from '../../sql/transactions.ts';
 import { createPool, describeConnection } from './connection.ts';
 import { testConnection } from './connection-test.ts';
 import { SourceRowsFailure } from './copy-rows.ts';
-import { createMissingTables } from './ddl.ts';
+import { ensureMirrorTables, type SchemaRepairs } from './ddl.ts';
 import { destinationFailure } from './errors.ts';
 import { mergeDimension } from './merge-dimensions.ts';
 import { checkRange, replaceRange } from './replace-range.ts';
@@ -64,15 +64,34 @@ export class PostgresDestination implements Destination {
 
   async ensureTables(tables: MirrorTable[]): Promise<SchemaReport> {
     const schema = this.#settings.schema;
-    const changed = await this.#run('creating the mirror tables', undefined, (client) =>
-      createMissingTables(client, schema, tables),
+    const repairs = await this.#run('checking the mirror tables', undefined, (client) =>
+      ensureMirrorTables(client, schema, tables),
     );
 
-    if (changed.length > 0) this.#logger.info({ tables: changed }, 'mirror tables created');
-    return {
-      created: changed.filter((name) => !name.includes('.')),
-      addedColumns: changed.filter((name) => name.includes('.')),
-    };
+    this.#logRepairs(repairs);
+    return { created: repairs.created, addedColumns: repairs.addedColumns };
+  }
+
+  /**
+   * Only the destination knows a created table had been mirrored before (someone dropped it),
+   * and about keys and indexes put back; the engine logs the report itself.
+   */
+  #logRepairs(repairs: SchemaRepairs): void {
+    for (const table of repairs.recreated) {
+      this.#logger.warn(
+        { table },
+        `mirror table ${table} had been mirrored before and was missing; it has been recreated`,
+      );
+    }
+    for (const table of repairs.restoredPrimaryKeys) {
+      this.#logger.warn({ table }, `mirror table ${table} had lost its primary key; restored`);
+    }
+    for (const table of repairs.restoredIndexes) {
+      this.#logger.info(
+        { table },
+        `mirror table ${table} had lost its occurred_at index; restored`,
+      );
+    }
   }
 
   async replaceRange(
