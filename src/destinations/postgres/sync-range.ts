@@ -127,6 +127,10 @@ async function copyKeepingSource(
   const copy = client.query(
     copyFrom(`COPY ${target} (${quoteList(columnNames(table))}) FROM STDIN`),
   );
+  // Errors are read through the promises below; these keep a late second one (a connection
+  // that dies after the COPY failed) from becoming an uncaught exception.
+  copy.on('error', () => undefined);
+  rows.on('error', () => undefined);
   const sourceEnded = once(rows, 'end');
   sourceEnded.catch(() => undefined);
   const sourceFailed = new Promise<never>((_, reject) =>
