@@ -71,8 +71,8 @@ export function deletionStatements(
 
     statements.push({
       sql: `DELETE target FROM ${target} AS target
-JOIN (VALUES ${values.join(', ')}) AS deleted ([id], [change_seq]) ON target.[id] = deleted.[id]
-WHERE target.[affiliate_id] = @affiliateId AND target.[change_seq] < deleted.[change_seq]`,
+JOIN (VALUES ${values.join(', ')}) AS gone ([id], [change_seq]) ON target.[id] = gone.[id]
+WHERE target.[affiliate_id] = @affiliateId AND target.[change_seq] < gone.[change_seq]`,
       parameters,
     });
   }
