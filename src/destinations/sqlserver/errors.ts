@@ -69,9 +69,17 @@ export function serverErrorNumber(error: unknown): number | undefined {
   return typeof number === 'number' ? number : undefined;
 }
 
-/** The network failure under a tedious ESOCKET error (its `cause`), or the error itself. */
+/**
+ * The network failure under a tedious ESOCKET error: its `cause`, which is an AggregateError
+ * of one failure per address tried when the host name has several (the last one counts).
+ */
 function networkCode(error: DriverError): string {
-  return codeOf(error.cause) || codeOf(error);
+  const cause = error.cause;
+  if (cause instanceof AggregateError) {
+    const last: unknown = cause.errors.at(-1);
+    return codeOf(last) || codeOf(error);
+  }
+  return codeOf(cause) || codeOf(error);
 }
 
 /** How a failure of this engine should be retried. */
