@@ -15,6 +15,7 @@ import type { ColumnType, MirrorTable } from '../../src/mirror/tables.ts';
 import { qualifiedName, quoteIdentifier } from '../../src/sql/postgres-identifiers.ts';
 import { Secret } from '../../src/secret.ts';
 import { createTestDatabase } from '../support/databases.ts';
+import { sqlServerUnderTest } from './sqlserver-under-test.ts';
 
 export type CanonicalRow = Array<string | null>;
 
@@ -41,8 +42,7 @@ const postgresCanonical: Record<ColumnType, (column: string) => string> = {
   text: (column) => column,
   integer: (column) => `${column}::text`,
   bigint: (column) => `${column}::text`,
-  timestamptz: (column) =>
-    `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  timestamptz: (column) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
   money: (column) => `to_char(${column}, 'FM999999999999999990.0000')`,
   boolean: (column) => `${column}::text`,
 };
@@ -86,5 +86,4 @@ export const postgresUnderTest: EngineUnderTest = {
 };
 
 /** Every engine, in a fixed order; suites loop over it and skip the unavailable ones. */
-export const enginesUnderTest: EngineUnderTest[] = [postgresUnderTest];
-
+export const enginesUnderTest: EngineUnderTest[] = [postgresUnderTest, sqlServerUnderTest];
