@@ -9,7 +9,7 @@
  * connection. Every operation opens one connection of its own and closes it at the end, so
  * nothing (temporary tables, a transaction left open by a failure) carries over to the next.
  */
-import { Connection, Request, TYPES, type ConnectionConfiguration } from 'tedious';
+import { Connection, Request, TYPES, type BulkLoad, type ConnectionConfiguration } from 'tedious';
 
 import type { ConnectionSettings } from '../destination.ts';
 
@@ -166,12 +166,9 @@ export class SqlServerSession {
    */
   bulkLoad(table: string, columns: string[], rows: AsyncIterable<unknown[]>): Promise<number> {
     return new Promise((resolve, reject) => {
-      const bulk = this.#connection.newBulkLoad(table, { keepNulls: true }, (error, rowCount) =>
+      const bulk = textBulkLoad(this.#connection, table, columns, (error, rowCount) =>
         error ? reject(error) : resolve(rowCount ?? 0),
       );
-      for (const column of columns) {
-        bulk.addColumn(column, TYPES.NVarChar, { nullable: true, length: Infinity });
-      }
       this.#connection.execBulkLoad(bulk, rows);
     });
   }
@@ -187,6 +184,23 @@ export class SqlServerSession {
       this.#connection.close();
     });
   }
+}
+
+/**
+ * A bulk load of `columns` into `table`, every column nvarchar(max) and NULL-able, NULLs kept
+ * as NULL (not replaced by column defaults).
+ */
+export function textBulkLoad(
+  connection: Connection,
+  table: string,
+  columns: string[],
+  done: (error: Error | null | undefined, rowCount?: number) => void,
+): BulkLoad {
+  const bulk = connection.newBulkLoad(table, { keepNulls: true }, done);
+  for (const column of columns) {
+    bulk.addColumn(column, TYPES.NVarChar, { nullable: true, length: Infinity });
+  }
+  return bulk;
 }
 
 function collectRows(request: Request, rows: ResultRow[]): void {
