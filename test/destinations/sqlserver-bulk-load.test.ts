@@ -5,13 +5,17 @@
  * partially length-prefixed (PLP) chunks, never cut to 4,000 characters.
  */
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 
 import { Connection } from 'tedious';
 
+import { rowsForBulkLoad, SourceRowsFailure } from '../../src/destinations/sqlserver/bulk-load.ts';
 import { connectionConfig, textBulkLoad } from '../../src/destinations/sqlserver/connection.ts';
+import { CopyTextFormatError } from '../../src/mirror/copy-text-parser.ts';
+import { eventTables } from '../../src/mirror/tables.ts';
 import { Secret } from '../../src/secret.ts';
+import { rowLine, rowsOf } from './postgres-destination-support.ts';
 
 /** A driver connection that is configured but never connected. */
 function unconnected(): Connection {
@@ -83,5 +87,63 @@ describe('the staging bulk load', () => {
 
     assert.ok(bytes.includes(Buffer.concat([plp('a'), plpNull])));
     assert.ok(bytes.includes(Buffer.concat([plp('b'), emptyPlp])));
+  });
+});
+
+describe('rowsForBulkLoad', () => {
+  const clicks = eventTables.clicks;
+
+  it('parses COPY text into rows with instants in ISO 8601 form, NULLs kept', async () => {
+    const line = rowLine(clicks, {
+      affiliate_id: 7,
+      id: 'c\\t1',
+      occurred_at: '2017-11-07 01:02:03.123456+00',
+    });
+    const rows: unknown[][] = [];
+
+    for await (const row of rowsForBulkLoad(rowsOf([line]), clicks, () => undefined)) {
+      rows.push(row);
+    }
+
+    assert.deepEqual(rows, [
+      ['7', 'c\t1', '2017-11-07T01:02:03.123456+00:00', ...Array(9).fill(null), '1'],
+    ]);
+  });
+
+  it('reports a failing source stream as SourceRowsFailure, with the stream error inside', async () => {
+    const failure = new Error('source query cancelled');
+    const source = new PassThrough();
+    source.write(
+      rowLine(clicks, { affiliate_id: 7, id: 'c1', occurred_at: '2017-11-07T01:00:00Z' }),
+    );
+    setImmediate(() => source.destroy(failure));
+    let aborted: unknown;
+
+    const consume = async () => {
+      for await (const row of rowsForBulkLoad(source, clicks, (error) => (aborted = error))) {
+        assert.equal(row[1], 'c1');
+      }
+    };
+
+    await assert.rejects(consume(), failure);
+    assert.ok(aborted instanceof SourceRowsFailure);
+    assert.equal(aborted.failure, failure);
+  });
+
+  it('reports text that is not COPY text as CopyTextFormatError', async () => {
+    let aborted: unknown;
+
+    const consume = async () => {
+      for await (const row of rowsForBulkLoad(
+        rowsOf(['only\ttwo\n']),
+        clicks,
+        (error) => (aborted = error),
+      )) {
+        assert.fail(`no row expected, got ${String(row)}`);
+      }
+    };
+
+    await assert.rejects(consume(), CopyTextFormatError);
+    assert.ok(aborted instanceof CopyTextFormatError);
   });
 });

@@ -89,7 +89,7 @@ export function toIsoInstant(text: string): string {
  * The rows of `rows`, with instants rewritten for SQL Server. Whatever stops the rows (the
  * source stream failing, or text that is not COPY text) is handed to `abort` as it happens.
  */
-async function* bulkRows(
+export async function* rowsForBulkLoad(
   rows: Readable,
   table: MirrorTable,
   abort: (error: unknown) => void,
@@ -139,7 +139,7 @@ export async function stageRows(
 
   let abort: (error: unknown) => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => (abort = reject));
-  const load = session.bulkLoad(STAGING, columnNames(table), bulkRows(rows, table, abort));
+  const load = session.bulkLoad(STAGING, columnNames(table), rowsForBulkLoad(rows, table, abort));
   load.catch(() => undefined);
   aborted.catch(() => undefined);
 
