@@ -2,18 +2,14 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { engines, type ConnectionSettings, type Destination, type Engine } from './destination.ts';
 import { PostgresDestination } from './postgres/postgres-destination.ts';
+import { SqlServerDestination } from './sqlserver/sqlserver-destination.ts';
 
 type DestinationFactory = (settings: ConnectionSettings, logger: Logger) => Destination;
 
 /** The one place that knows which class serves which engine; add an engine here. */
 const factories: Record<Engine, DestinationFactory> = {
   PostgresSQL: (settings, logger) => new PostgresDestination(settings, logger),
-  SqlServer: () => {
-    throw new AppError(
-      'DESTINATION_ENGINE_UNSUPPORTED',
-      'SqlServer destinations are not available yet: use a PostgreSQL destination for now.',
-    );
-  },
+  SqlServer: (settings, logger) => new SqlServerDestination(settings, logger),
 };
 
 /**

@@ -5,6 +5,7 @@ import pg from 'pg';
 
 import { connectionFields, createTestDatabase, testServerUrl } from '../support/databases.ts';
 import { startTestService } from '../support/service.ts';
+import { closedPort, startTdsResponder } from '../support/tds-responder.ts';
 
 const api = await startTestService('connectors_api');
 const destination = await createTestDatabase('connectors_api_dest');
@@ -219,6 +220,47 @@ describe('test-connection', () => {
     assert.equal(response.status, 400);
     assert.equal(response.body.code, 'CONNECTION_TEST_FAILED');
     assert.match(response.body.detail, /permission denied/i);
+  });
+});
+
+describe('test-connection of a SqlServer destination', () => {
+  const sqlServer = { ...body, engine: 'SqlServer', host: '127.0.0.1', schema: 'dbo' };
+
+  test('a refused port is a 400 saying refused, within seconds', async () => {
+    const started = Date.now();
+    const port = await closedPort();
+
+    const response = await api.request('POST', '/v1/affiliates/connectors/test-connection', {
+      token: admin,
+      body: { ...sqlServer, port },
+    });
+
+    assert.equal(response.status, 400, JSON.stringify(response.body));
+    assert.equal(response.body.code, 'CONNECTION_TEST_FAILED');
+    assert.equal(
+      response.body.detail,
+      `could not connect to 127.0.0.1:${port}: connection refused`,
+    );
+    assert.ok(Date.now() - started < 5_000);
+  });
+
+  test('a refused login is a 400 naming the login failure, without the password', async () => {
+    const responder = await startTdsResponder('login-failure', fields.username);
+    const password = 'Sql-Server-Password-0815';
+
+    try {
+      const response = await api.request('POST', '/v1/affiliates/connectors/test-connection', {
+        token: admin,
+        body: { ...sqlServer, port: responder.port, password },
+      });
+
+      assert.equal(response.status, 400, JSON.stringify(response.body));
+      assert.equal(response.body.code, 'CONNECTION_TEST_FAILED');
+      assert.match(response.body.detail, /Login failed for user .*\(SQL Server error 18456\)$/);
+      assert.ok(!JSON.stringify(response.body).includes(password));
+    } finally {
+      await responder.close();
+    }
   });
 });
 

@@ -17,6 +17,7 @@ import type { ColumnType, MirrorTable } from '../../src/mirror/tables.ts';
 import { qualifiedName, quoteIdentifier } from '../../src/sql/postgres-identifiers.ts';
 import { Secret } from '../../src/secret.ts';
 import { createTestDatabase } from '../support/databases.ts';
+import { sqlServerUnderTest } from './sqlserver-under-test.ts';
 
 export type CanonicalRow = Array<string | null>;
 
@@ -115,4 +116,4 @@ export const postgresUnderTest: EngineUnderTest = {
 };
 
 /** Every engine, in a fixed order; suites loop over it and skip the unavailable ones. */
-export const enginesUnderTest: EngineUnderTest[] = [postgresUnderTest];
+export const enginesUnderTest: EngineUnderTest[] = [postgresUnderTest, sqlServerUnderTest];

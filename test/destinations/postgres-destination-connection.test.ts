@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { ConnectionSettings } from '../../src/destinations/destination.ts';
 import { openDestination } from '../../src/destinations/open-destination.ts';
 import { destinationFailure, retryClassOf } from '../../src/destinations/postgres/errors.ts';
+import { SqlServerDestination } from '../../src/destinations/sqlserver/sqlserver-destination.ts';
 import { AppError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { eventTables } from '../../src/mirror/tables.ts';
@@ -190,12 +191,11 @@ describe('retryClass of a failed operation', () => {
 });
 
 describe('openDestination', () => {
-  it('refuses SqlServer destinations for now', () => {
-    assert.throws(
-      () => openDestination(settingsFor({ engine: 'SqlServer' }), silentLogger()),
-      (error: unknown) =>
-        error instanceof AppError && error.code === 'DESTINATION_ENGINE_UNSUPPORTED',
-    );
+  it('opens SqlServer destinations with the SQL Server engine', async () => {
+    const destination = openDestination(settingsFor({ engine: 'SqlServer' }), silentLogger());
+
+    assert.ok(destination instanceof SqlServerDestination);
+    await destination.close();
   });
 
   it('refuses an engine it does not know', () => {

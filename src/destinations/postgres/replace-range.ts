@@ -1,35 +1,15 @@
 import type { PoolClient } from 'pg';
 
-import { AppError } from '../../errors.ts';
 import { columnNames, type MirrorTable } from '../../mirror/tables.ts';
 import type { ChunkMark, CopyTextStream, ReplaceResult, TimeRange } from '../destination.ts';
+import { reconcile } from '../range-checks.ts';
 import { claimChunk, lockAffiliateTable } from './bookkeeping.ts';
 import { columnDefinitions } from './ddl.ts';
 import { copyRows } from './copy-rows.ts';
 import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
 
-/**
- * A UTC instant with an explicit zone. A bare date or a time without a zone would be read in
- * the session's time zone and move the window by hours without anyone noticing.
- */
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
-
-/** Refuses ranges that cannot be read exactly, before anything is deleted. */
-export function checkRange(range: TimeRange): void {
-  for (const field of ['from', 'toExclusive'] as const) {
-    if (!INSTANT.test(range[field])) {
-      throw AppError.invalidField(
-        'VALIDATION_FAILED',
-        `range.${field}`,
-        `"${range[field]}" is not an instant like 2017-11-07T00:00:00.000000Z`,
-      );
-    }
-  }
-
-  if (Date.parse(range.from) > Date.parse(range.toExclusive)) {
-    throw AppError.invalidField('VALIDATION_FAILED', 'range', 'from is after toExclusive');
-  }
-}
+/** Shared by every engine; re-exported for this engine's other modules. */
+export { checkRange, reconcile } from '../range-checks.ts';
 
 const INCOMING = quoteIdentifier('affiliate_mirror_range');
 
@@ -87,16 +67,4 @@ export async function replaceRange(
 
   const rowsDeleted = (deleted.rowCount ?? 0) + (moved.rowCount ?? 0);
   return { rowsDeleted, rowsWritten: inserted.rowCount ?? 0, rowsInRange };
-}
-
-/**
- * The last check before commit: the destination holds exactly as many rows as the source
- * sent. A mismatch rolls the chunk back and fails the execution; it never ends "succeeded".
- */
-export function reconcile(held: number, sent: number, what: string): void {
-  if (held === sent) return;
-  throw new AppError(
-    'RECONCILIATION_FAILED',
-    `${what}: the source sent ${sent} rows but the destination holds ${held}; nothing was committed.`,
-  );
 }
