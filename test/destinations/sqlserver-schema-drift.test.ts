@@ -76,7 +76,10 @@ describe('planSchemaChanges (SQL Server)', () => {
       plan.addColumns.map(({ table, column }) => `${table.name}.${column.name}`),
       ['clicks.os', 'clicks.change_seq'],
     );
-    assert.deepEqual(plan.problems, []);
+    assert.deepEqual(
+      plan.problems.map((problem) => problem.message),
+      [],
+    );
   });
 
   it('restores a dropped primary key', () => {
@@ -95,9 +98,12 @@ describe('planSchemaChanges (SQL Server)', () => {
       catalogueOf(clicks, { drop: ['occurred_at'] }),
     );
 
-    assert.deepEqual(plan.problems, [
-      'mirror table mirror.clicks: column occurred_at is missing; expected datetimeoffset(7) NOT NULL, a key the rows cannot be placed without. Drop the table to have the mirror recreate it and fill it again from the source, or change it back.',
-    ]);
+    assert.deepEqual(
+      plan.problems.map((problem) => problem.message),
+      [
+        'mirror table mirror.clicks: column occurred_at is missing; expected datetimeoffset(7) NOT NULL, a key the rows cannot be placed without. Drop the table to have the mirror recreate it and fill it again from the source, or change it back.',
+      ],
+    );
   });
 
   it('refuses a column of another type, saying what was found and what is expected', () => {
@@ -112,11 +118,11 @@ describe('planSchemaChanges (SQL Server)', () => {
 
     assert.equal(plan.problems.length, 2);
     assert.match(
-      plan.problems[0]!,
+      plan.problems[0]!.message,
       /mirror.clicks: column id is nvarchar\(100\); expected nvarchar\(256\)/,
     );
     assert.match(
-      plan.problems[1]!,
+      plan.problems[1]!.message,
       /column occurred_at is datetime2\(7\); expected datetimeoffset\(7\)/,
     );
   });
@@ -130,10 +136,13 @@ describe('planSchemaChanges (SQL Server)', () => {
 
     const plan = planSchemaChanges('mirror', [brands], found);
 
-    assert.deepEqual(plan.problems, [
-      'mirror table mirror.brands: column name is NOT NULL; expected NULL allowed, since the source may have no value. Allow NULL in it again.',
-      'mirror table mirror.brands: column region (int NOT NULL, no default) is not written by the mirror; expected it to allow NULL or have a default. Give it a default, allow NULL, or drop it.',
-    ]);
+    assert.deepEqual(
+      plan.problems.map((problem) => problem.message),
+      [
+        'mirror table mirror.brands: column name is NOT NULL; expected NULL allowed, since the source may have no value. Allow NULL in it again.',
+        'mirror table mirror.brands: column region (int NOT NULL, no default) is not written by the mirror; expected it to allow NULL or have a default. Give it a default, allow NULL, or drop it.',
+      ],
+    );
   });
 
   it('describes catalogue types as DDL would write them', () => {

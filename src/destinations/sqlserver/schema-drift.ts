@@ -5,7 +5,7 @@
  * SCHEMA_DRIFT. The comparison is a pure function of the catalogue views' rows, so every rule
  * is tested without a server.
  */
-import { AppError } from '../../errors.ts';
+import { SchemaDriftError, type DriftProblem } from '../schema-drift.ts';
 import type { Column, MirrorTable } from '../../mirror/tables.ts';
 import { qualifiedName } from '../../sql/sqlserver-identifiers.ts';
 import type { SchemaReport } from '../destination.ts';
@@ -42,7 +42,7 @@ export interface SchemaPlan {
   addColumns: Array<{ table: MirrorTable; column: Column }>;
   addPrimaryKeys: MirrorTable[];
   /** Sentences for SCHEMA_DRIFT; the plan is not carried out when there is any. */
-  problems: string[];
+  problems: DriftProblem[];
 }
 
 /** A column's type as it would be written in DDL, from the catalogue views' numbers. */
@@ -116,7 +116,8 @@ export function planSchemaChanges(
       continue;
     }
 
-    plan.problems.push(...columnProblems(schema, table, columns));
+    const messages = columnProblems(schema, table, columns);
+    plan.problems.push(...messages.map((message) => ({ table: table.name, message })));
     const present = new Set(columns.map((column) => column.column_name));
     for (const column of table.columns.filter((c) => !present.has(c.name))) {
       if (!UNREPAIRABLE_COLUMNS.has(column.name)) plan.addColumns.push({ table, column });
@@ -164,7 +165,7 @@ export async function ensureTables(
 
   const found = (await session.query(SCHEMA_COLUMNS_SQL, schemaParameter)).map(toFoundColumn);
   const plan = planSchemaChanges(schema, tables, found);
-  if (plan.problems.length > 0) throw new AppError('SCHEMA_DRIFT', plan.problems.join(' '));
+  if (plan.problems.length > 0) throw new SchemaDriftError(plan.problems);
 
   const existing = new Set(found.map((column) => column.table_name));
   for (const name of [CHUNKS_TABLE, CURSORS_TABLE]) {
