@@ -26,7 +26,18 @@ export interface BenchServer {
   /** "second database on the embedded server" or "the server given with --destination". */
   destinationKind: string;
   postgresVersion: string;
+  /** The server settings that matter most for bulk loads, as `name=value` pairs. */
+  postgresSettings: string;
 }
+
+const REPORTED_SETTINGS = [
+  'shared_buffers',
+  'work_mem',
+  'maintenance_work_mem',
+  'max_wal_size',
+  'synchronous_commit',
+  'fsync',
+];
 
 export function withDatabase(serverUrl: string, database: string): string {
   const url = new URL(serverUrl);
@@ -82,6 +93,10 @@ export async function startBenchServer(options: BenchServerOptions, cleanup: Cle
   const version = await store.pool.query<{ v: string }>(
     `SELECT current_setting('server_version') AS v`,
   );
+  const settings = await destination.query<{ name: string; setting: string }>(
+    `SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1)`,
+    [REPORTED_SETTINGS],
+  );
   return {
     store,
     storeUrl,
@@ -91,5 +106,6 @@ export async function startBenchServer(options: BenchServerOptions, cleanup: Cle
       ? 'the server given with --destination'
       : 'a second database on the embedded server',
     postgresVersion: version.rows[0]!.v,
+    postgresSettings: settings.rows.map((row) => `${row.name}=${row.setting}`).join(', '),
   } satisfies BenchServer;
 }

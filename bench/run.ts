@@ -56,7 +56,8 @@ function machineLines(server: BenchServer, options: BenchOptions): string[] {
       `${options.rowsPerDay.toLocaleString('en-US')} a day (one chunk each)`,
     `machine: ${model}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; ` +
       `Node ${process.version}; PostgreSQL ${server.postgresVersion}; load average at start ${load}`,
-    `store and destination: the embedded PostgreSQL; destination is ${server.destinationKind}`,
+    `store: the embedded PostgreSQL; destination: ${server.destinationKind}`,
+    `destination settings: ${server.postgresSettings}`,
   ];
 }
 
@@ -210,10 +211,10 @@ async function measureMemory(context: Context) {
 
   for (const [label, size] of sizes) {
     const window = windowOfDays(Math.ceil(size / options.rowsPerDay));
-    const rows = await countClicks(server.store.pool, affiliates.memory, window.range);
+    const rows = await countClicks(server.store.pool, affiliates.reload, window.range);
     const schema = `bench_window_${label.toLowerCase()}`;
     await freshSchema(server.destination, schema, cleanup);
-    const connectorId = await api.createConnector(affiliates.memory, fields, schema);
+    const connectorId = await api.createConnector(affiliates.reload, fields, schema);
 
     say(`worker memory: ${label} window`);
     const reload = await measureReload(
@@ -232,23 +233,20 @@ async function measureMemory(context: Context) {
   }
 }
 
+/**
+ * One generation covers every window: the reload window is its first days, and the memory
+ * windows (1M and 5M rows at the same rows per day) its first days too.
+ */
 async function generateData(context: Context) {
   const { options, server, results } = context;
-  const days = Math.ceil(options.rows / options.rowsPerDay);
-  const started = performance.now();
-  let rows = 0;
-  const add = (report: { rowsInserted: Record<string, number> }) => {
-    rows += Object.values(report.rowsInserted).reduce((sum, n) => sum + n, 0);
-  };
+  const memoryClicks = options.memory ? (options.skip5m ? 1_000_000 : 5_000_000) : 0;
+  const clicks = Math.max(options.rows, memoryClicks);
+  const days = Math.ceil(clicks / options.rowsPerDay);
 
-  say(`generating ${options.rows.toLocaleString('en-US')} clicks over ${days} days`);
-  add(await generateClicks(server.store.pool, affiliates.reload, options.rows, days, logger));
-  if (options.memory) {
-    const clicks = options.skip5m ? 1_000_000 : 5_000_000;
-    say(`generating ${clicks.toLocaleString('en-US')} clicks for the memory windows`);
-    const memoryDays = Math.ceil(clicks / options.rowsPerDay);
-    add(await generateClicks(server.store.pool, affiliates.memory, clicks, memoryDays, logger));
-  }
+  say(`generating ${clicks.toLocaleString('en-US')} clicks over ${days} days`);
+  const started = performance.now();
+  const report = await generateClicks(server.store.pool, affiliates.reload, clicks, days, logger);
+  const rows = Object.values(report.rowsInserted).reduce((sum, n) => sum + n, 0);
   results.generation = { rows, seconds: (performance.now() - started) / 1000 };
 }
 
