@@ -18,7 +18,9 @@ export interface BenchOptions {
   lag: boolean;
   ingest: boolean;
   insert: boolean;
+  reload: boolean;
   workerCpuProf: boolean;
+  apiCpuProf: boolean;
 }
 
 function positiveInteger(max: number) {
@@ -74,6 +76,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     .option('--no-lag', 'skip the live sync lag test')
     .option('--no-ingest', 'skip the ingest rate test')
     .option('--no-insert', 'skip the multi-row INSERT baseline (slow)')
+    .option('--no-reload', 'skip the reloads and their baselines')
+    .option('--api-cpu-prof', 'write a CPU profile of the API process to the log dir')
     .option('--worker-cpu-prof', "write a CPU profile of the first mirror's worker to the log dir")
     .exitOverride();
 
@@ -86,5 +90,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     ...options,
     skip5m: options.skip5m ?? false,
     workerCpuProf: options.workerCpuProf ?? false,
+    apiCpuProf: options.apiCpuProf ?? false,
   };
 }

@@ -16,8 +16,11 @@ export interface ReloadMeasurement {
   rows: number;
   seconds: number;
   rowsPerSecond: number;
-  /** From the API call until a worker started the execution (queue pick-up). */
-  queuedSeconds: number;
+  /**
+   * From the API call until the execution was marked started: queue pick-up, the mirror
+   * tables checked or created, and the chunk plan made (it reads the window's days).
+   */
+  secondsToStart: number;
   workerPeakRssMb: number;
   /** The worker's resident memory when it was ready, before the reload. */
   workerReadyRssMb: number;
@@ -72,7 +75,7 @@ export async function measureReload(
     rows,
     seconds,
     rowsPerSecond: rows / seconds,
-    queuedSeconds: secondsBetween(view.createdAt, view.startedAt),
+    secondsToStart: secondsBetween(view.createdAt, view.startedAt),
     workerPeakRssMb: peak,
     workerReadyRssMb: worker.readyRssMb ?? Number.NaN,
     rowsWritten: view.progress.rowsWritten,

@@ -54,7 +54,7 @@ function throughputTable(results: BenchResults): string[] {
         fixed(m.seconds),
         integer(m.rowsPerSecond),
         copyRate ? fixed(m.rowsPerSecond / copyRate, 2) : '-',
-        reload ? fixed(reload.queuedSeconds) : '',
+        reload ? fixed(reload.secondsToStart) : '',
         reload ? `${integer(reload.workerReadyRssMb)} / ${integer(reload.workerPeakRssMb)}` : '',
       ],
       widths,
@@ -62,7 +62,7 @@ function throughputTable(results: BenchResults): string[] {
   };
 
   const lines = [
-    row(['', 'rows', 'seconds', 'rows/s', 'x COPY', 'queue s', 'RSS MB idle/peak'], widths),
+    row(['', 'rows', 'seconds', 'rows/s', 'x COPY', 'start s', 'RSS MB idle/peak'], widths),
   ];
   lines.push('Reload of clicks, API call to `succeeded`:');
   if (results.firstMirror) lines.push(line('  first mirror (range empty)', results.firstMirror));

@@ -61,6 +61,11 @@ function machineLines(server: BenchServer, options: BenchOptions): string[] {
   ];
 }
 
+/** Node options that write a CPU profile into `dir` when the process exits. */
+function cpuProfile(dir: string): string[] {
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
 interface Context {
   options: BenchOptions;
   server: BenchServer;
@@ -129,7 +134,7 @@ async function measureReloads(context: Context) {
   const connectorId = await api.createConnector(affiliates.reload, fields, 'bench_mirror');
 
   say('reload: first mirror');
-  const cpuProf = options.workerCpuProf ? ['--cpu-prof', `--cpu-prof-dir=${env.logDir}`] : [];
+  const cpuProf = options.workerCpuProf ? cpuProfile(env.logDir) : [];
   results.firstMirror = await measureReload(
     { ...reloadRun, nodeOptions: cpuProf },
     'first mirror',
@@ -237,8 +242,7 @@ async function measureMemory(context: Context) {
  * One generation covers every window: the reload window is its first days, and the memory
  * windows (1M and 5M rows at the same rows per day) its first days too.
  */
-async function generateData(context: Context) {
-  const { options, server, results } = context;
+async function generateData(options: BenchOptions, server: BenchServer, results: BenchResults) {
   const memoryClicks = options.memory ? (options.skip5m ? 1_000_000 : 5_000_000) : 0;
   const clicks = Math.max(options.rows, memoryClicks);
   const days = Math.ceil(clicks / options.rowsPerDay);
@@ -277,15 +281,16 @@ async function main() {
       memory: [],
       profiles: [],
     };
-    const context: Context = { options, server, env, api: undefined!, cleanup, results };
+    await generateData(options, server, results);
 
-    await generateData(context);
-    const apiProcess = await startApi(env, options.apiPort, cleanup);
-    context.api = new ApiClient(apiProcess.url, token);
+    const apiNodeOptions = options.apiCpuProf ? cpuProfile(logDir) : [];
+    const apiProcess = await startApi(env, options.apiPort, apiNodeOptions, cleanup);
+    const api = new ApiClient(apiProcess.url, token);
     say(`API at ${apiProcess.url}; logs in ${logDir}`);
+    const context: Context = { options, server, env, api, cleanup, results };
 
     await measureEventsApi(context);
-    await measureReloads(context);
+    if (options.reload) await measureReloads(context);
     if (options.memory) await measureMemory(context);
 
     results.rows = results.firstMirror?.rows ?? 0;

@@ -135,13 +135,19 @@ export async function startServiceProcess(
 }
 
 /** The API alone (`serve --no-worker`) on `port` (0: any free port); its base URL. */
-export async function startApi(env: ServiceEnv, port: number, cleanup: Cleanup) {
+export async function startApi(
+  env: ServiceEnv,
+  port: number,
+  nodeOptions: string[],
+  cleanup: Cleanup,
+) {
   const api = await startServiceProcess(
     env,
     {
       name: 'api',
       args: ['serve', '--no-worker', '--port', String(port)],
       readyMessage: 'affiliate-mirror is ready',
+      nodeOptions,
     },
     cleanup,
   );
