@@ -10,6 +10,7 @@ import pg from 'pg';
 
 import { loadConfig } from '../src/config.ts';
 import type { Logger } from '../src/logger.ts';
+import { keepErrorsOffTheProcess } from '../src/sql/pg-client-errors.ts';
 import { openStore, type Store } from '../src/store/database.ts';
 import { startEmbeddedPostgres } from '../src/store/embedded-postgres.ts';
 import type { Cleanup } from './cleanup.ts';
@@ -88,6 +89,10 @@ export async function startBenchServer(options: BenchServerOptions, cleanup: Cle
   const store = await openStore(loadConfig({ DATABASE_URL: storeUrl }), options.logger);
   cleanup.add('the store pool', () => store.close());
   const destination = new pg.Pool({ connectionString: destinationUrl, max: 4 });
+  // Ctrl-C reaches the embedded server too, which then ends every connection: an idle one
+  // must not take the bench down before it has cleaned up.
+  destination.on('error', () => undefined);
+  destination.on('connect', keepErrorsOffTheProcess);
   cleanup.add('the destination pool', () => destination.end());
 
   const version = await store.pool.query<{ v: string }>(
