@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', '.test-data/', 'bin/'] },
+  { ignores: ['node_modules/', '.data/', '.test-data/', '.bench-data/', 'bin/'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
