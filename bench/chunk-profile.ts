@@ -1,6 +1,6 @@
 /**
- * Where a chunk's time goes. Runs the destination's own replaceRange (the code a reload chunk
- * runs) for a few day ranges, on a client that notes when each statement starts: a step lasts
+ * Where a chunk's time goes. Runs the destination's own syncRange (the code a reload chunk
+ * runs, on a snapshot of the store) for a few day ranges, on a client that notes when each statement starts: a step lasts
  * from its statement's start to the next one's, so the staging COPY step includes reading the
  * source, which streams into it. The source COPY OUT is also timed alone, draining into
  * nothing, to tell reading from writing.
@@ -12,11 +12,12 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 
 import type { TimeRange } from '../src/destinations/destination.ts';
-import { createMissingTables } from '../src/destinations/postgres/ddl.ts';
-import { replaceRange } from '../src/destinations/postgres/replace-range.ts';
+import { ensureMirrorTables } from '../src/destinations/postgres/ddl.ts';
+import { syncRange } from '../src/destinations/postgres/sync-range.ts';
 import { eventTables } from '../src/mirror/tables.ts';
 import { inTransaction } from '../src/sql/transactions.ts';
 import { readEventRows } from '../src/store/source-rows.ts';
+import { SourceSnapshot } from '../src/store/source-snapshot.ts';
 
 const clicks = eventTables.clicks;
 
@@ -25,8 +26,14 @@ const STEPS: Array<[RegExp, string]> = [
   [/^BEGIN/, 'begin, open the source'],
   [/^INSERT INTO .*_mirror_chunks/s, 'claim chunk'],
   [/^SELECT pg_advisory_xact_lock/, 'lock'],
+  [/^SET LOCAL/, 'session settings'],
+  [/^SELECT 1 FROM/, 'is the range empty'],
+  [/^SELECT to_char\(date_trunc/, 'digest (both sides at once; again to reconcile)'],
+  [/^SAVEPOINT/, 'savepoint'],
   [/^CREATE TEMP TABLE/, 'temp table'],
-  [/^COPY /, 'source COPY OUT -> staging COPY'],
+  [/^COPY /, 'source COPY OUT -> COPY IN'],
+  [/^ANALYZE/, 'analyze staging'],
+  [/^DELETE FROM \S+ AS target\s+WHERE/s, 'delete changed or gone rows'],
   [/^DELETE FROM \S+ WHERE/, 'delete range'],
   [/^DELETE FROM .* USING/s, 'delete moved rows'],
   [/^INSERT INTO .* SELECT/s, 'insert from staging'],
@@ -78,14 +85,13 @@ async function replaceOneRange(
   const { client: stepped, close } = steppedClient(client, times);
   try {
     await stepped.query('BEGIN');
-    const source = await readEventRows(store, clicks, affiliateId, range);
-    const mark = {
-      executionId: randomUUID(),
-      chunkIndex: 0,
-      workerId: 'bench',
-      sourceRowCount: source.rowCount,
-    };
-    await replaceRange(stepped, schema, clicks, affiliateId, range, source.stream, mark);
+    const source = await SourceSnapshot.open(store, clicks, affiliateId, range);
+    const mark = { executionId: randomUUID(), chunkIndex: 0, workerId: 'bench' };
+    try {
+      await syncRange(stepped, schema, clicks, affiliateId, range, source, mark);
+    } finally {
+      await source.close();
+    }
     await stepped.query('COMMIT');
     close();
   } catch (error: unknown) {
@@ -115,7 +121,7 @@ export interface ChunkProfile {
 
 /** The mirror tables in `schema` (already created and empty), made by the destination's DDL. */
 export async function createProfileTables(destination: pg.Pool, schema: string) {
-  await inTransaction(destination, (client) => createMissingTables(client, schema, [clicks]));
+  await inTransaction(destination, (client) => ensureMirrorTables(client, schema, [clicks]));
 }
 
 /** Replaces each range once in `schema` and sums the time of each step over the ranges. */

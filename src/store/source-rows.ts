@@ -124,17 +124,30 @@ export function readDimensionRows(
   return copyOut(pool, query);
 }
 
-/** UTC day numbers (days since 1970-01-01) on which the affiliate has rows of the table. */
+/**
+ * UTC day numbers (days since 1970-01-01) on which the affiliate has rows of the table. Each
+ * day costs one probe of the (affiliate_id, occurred_at) index, jumping from the first row of a
+ * day to the first row of a later day, so a window of millions of rows is planned without
+ * reading them.
+ */
 export async function daysWithRows(
   pool: pg.Pool,
   table: MirrorTable,
   affiliateId: number,
   range: TimeRange,
 ): Promise<bigint[]> {
+  const relation = quoteIdentifier(table.name);
+  const firstDayFrom = (start: string) =>
+    `(SELECT date_trunc('day', min(occurred_at) AT TIME ZONE 'UTC') FROM ${relation}
+       WHERE affiliate_id = $1 AND occurred_at >= ${start} AND occurred_at < $3::timestamptz)`;
   const result = await pool.query<{ day: string }>(
-    `SELECT DISTINCT floor(extract(epoch FROM occurred_at) / 86400)::bigint::text AS day
-       FROM ${quoteIdentifier(table.name)}
-      WHERE affiliate_id = $1 AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz`,
+    `WITH RECURSIVE days (day) AS (
+       SELECT ${firstDayFrom('$2::timestamptz')}
+       UNION ALL
+       SELECT ${firstDayFrom(`((days.day + interval '1 day') AT TIME ZONE 'UTC')`)}
+         FROM days WHERE days.day IS NOT NULL
+     )
+     SELECT (extract(epoch FROM day)::bigint / 86400)::text AS day FROM days WHERE day IS NOT NULL`,
     [affiliateId, range.from, range.toExclusive],
   );
   return result.rows.map((row) => BigInt(row.day));
