@@ -33,6 +33,7 @@ import { createProfileTables, profileChunks } from './chunk-profile.ts';
 import { Cleanup } from './cleanup.ts';
 import { measureIngest, measureLag } from './ingest.ts';
 import { parseOptions, type BenchOptions } from './options.ts';
+import { CommanderError } from 'commander';
 import { formatReport, type BenchResults } from './report.ts';
 import { measureReload, type ReloadRun } from './reload-cases.ts';
 import { startApi, startWorker, type ServiceEnv } from './service-processes.ts';
@@ -254,8 +255,22 @@ async function generateData(options: BenchOptions, server: BenchServer, results:
   results.generation = { rows, seconds: (performance.now() - started) / 1000 };
 }
 
+/** Options, or the exit code when commander already answered (--help, a bad option). */
+function readOptions(): BenchOptions | number {
+  try {
+    return parseOptions(process.argv);
+  } catch (error: unknown) {
+    if (error instanceof CommanderError) return error.exitCode;
+    throw error;
+  }
+}
+
 async function main() {
-  const options = parseOptions(process.argv);
+  const options = readOptions();
+  if (typeof options === 'number') {
+    process.exitCode = options;
+    return;
+  }
   const cleanup = new Cleanup();
   cleanup.onSignals();
 
