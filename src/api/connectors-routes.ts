@@ -24,12 +24,8 @@ import {
 } from './connector-schemas.ts';
 import { getAffiliate } from '../store/affiliates-store.ts';
 import { requestCancel } from '../store/executions-store.ts';
+import { defaultSchemaOf } from '../destinations/open-destination.ts';
 
-/** Where mirror tables go when no schema is given: each engine's usual default schema. */
-const DEFAULT_SCHEMAS: Record<ConnectorInput['engine'], string> = {
-  PostgresSQL: 'public',
-  SqlServer: 'dbo',
-};
 const tags = ['connectors'];
 const security = [{ ApiKey: [] }];
 const problems = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema };
@@ -45,7 +41,7 @@ function newFields(deps: ApiDeps, input: ConnectorInput): ConnectorFields {
     host: input.host,
     port: input.port,
     database: input.database,
-    schema: input.schema ?? DEFAULT_SCHEMAS[input.engine],
+    schema: input.schema ?? defaultSchemaOf(input.engine),
     username: input.username,
     passwordEncrypted: deps.cipher.encrypt(new Secret(input.password)),
     useSsl: input.useSsl,

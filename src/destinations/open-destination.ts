@@ -4,13 +4,28 @@ import { engines, type ConnectionSettings, type Destination, type Engine } from 
 import { PostgresDestination } from './postgres/postgres-destination.ts';
 import { SqlServerDestination } from './sqlserver/sqlserver-destination.ts';
 
-type DestinationFactory = (settings: ConnectionSettings, logger: Logger) => Destination;
+interface EngineEntry {
+  open: (settings: ConnectionSettings, logger: Logger) => Destination;
+  /** Where mirror tables go when a connector names no schema: the engine's usual default. */
+  defaultSchema: string;
+}
 
 /** The one place that knows which class serves which engine; add an engine here. */
-const factories: Record<Engine, DestinationFactory> = {
-  PostgresSQL: (settings, logger) => new PostgresDestination(settings, logger),
-  SqlServer: (settings, logger) => new SqlServerDestination(settings, logger),
+const registry: Record<Engine, EngineEntry> = {
+  PostgresSQL: {
+    open: (settings, logger) => new PostgresDestination(settings, logger),
+    defaultSchema: 'public',
+  },
+  SqlServer: {
+    open: (settings, logger) => new SqlServerDestination(settings, logger),
+    defaultSchema: 'dbo',
+  },
 };
+
+/** The schema a connector of `engine` writes to when it names none. */
+export function defaultSchemaOf(engine: Engine): string {
+  return registry[engine].defaultSchema;
+}
 
 /**
  * Opens the destination for a connector's settings. Nothing connects until the first
@@ -26,7 +41,7 @@ const factories: Record<Engine, DestinationFactory> = {
  */
 export function openDestination(settings: ConnectionSettings, logger: Logger): Destination {
   // Settings may come from stored rows or requests, so the engine is checked at run time too.
-  if (!Object.hasOwn(factories, settings.engine)) {
+  if (!Object.hasOwn(registry, settings.engine)) {
     throw AppError.invalidField(
       'DESTINATION_ENGINE_UNSUPPORTED',
       'engine',
@@ -34,5 +49,5 @@ export function openDestination(settings: ConnectionSettings, logger: Logger): D
     );
   }
 
-  return factories[settings.engine](settings, logger);
+  return registry[settings.engine].open(settings, logger);
 }
