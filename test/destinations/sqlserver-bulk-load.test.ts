@@ -10,7 +10,8 @@ import { describe, it } from 'node:test';
 
 import { Connection } from 'tedious';
 
-import { rowsForBulkLoad, SourceRowsFailure } from '../../src/destinations/sqlserver/bulk-load.ts';
+import { rowsForBulkLoad } from '../../src/destinations/sqlserver/bulk-load.ts';
+import { SourceRowsFailure } from '../../src/destinations/source-rows-failure.ts';
 import { connectionConfig, textBulkLoad } from '../../src/destinations/sqlserver/connection.ts';
 import { CopyTextFormatError } from '../../src/mirror/copy-text-parser.ts';
 import { eventTables } from '../../src/mirror/tables.ts';

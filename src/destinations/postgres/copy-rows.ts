@@ -6,20 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 import { columnNames, type MirrorTable } from '../../mirror/tables.ts';
 import { quoteList } from '../../sql/postgres-identifiers.ts';
-
-/**
- * The stream of source rows failed, not the destination. `failure` is the stream's own error,
- * untouched, so that whoever produced the rows can report it in their own terms.
- */
-export class SourceRowsFailure extends Error {
-  readonly failure: unknown;
-
-  constructor(failure: unknown) {
-    super('the stream of source rows failed', { cause: failure });
-    this.name = 'SourceRowsFailure';
-    this.failure = failure;
-  }
-}
+import { SourceRowsFailure } from '../source-rows-failure.ts';
 
 /**
  * Streams COPY text rows into `target` (an already quoted, possibly qualified table name) with

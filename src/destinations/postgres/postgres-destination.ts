@@ -24,7 +24,7 @@ import { committedChunks, readCursor } from './bookkeeping.ts';
 import { inTransaction } from '../../sql/transactions.ts';
 import { createPool, describeConnection } from './connection.ts';
 import { testConnection } from './connection-test.ts';
-import { SourceRowsFailure } from './copy-rows.ts';
+import { SourceRowsFailure } from '../source-rows-failure.ts';
 import { ensureMirrorTables, type SchemaRepairs } from './ddl.ts';
 import { destinationFailure } from './errors.ts';
 import { mergeDimension } from './merge-dimensions.ts';

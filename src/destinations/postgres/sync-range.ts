@@ -17,7 +17,8 @@ import {
 } from '../../sql/range-digest.ts';
 import type { ChunkClaim, RangeSource, ReplaceResult, TimeRange } from '../destination.ts';
 import { claimChunk, lockAffiliateTable } from './bookkeeping.ts';
-import { copyRows, SourceRowsFailure } from './copy-rows.ts';
+import { copyRows } from './copy-rows.ts';
+import { SourceRowsFailure } from '../source-rows-failure.ts';
 import { columnDefinitions } from './ddl.ts';
 import { reconcile, replaceRange } from './replace-range.ts';
 

@@ -12,23 +12,10 @@ import { columnNames, type Column, type MirrorTable } from '../../mirror/tables.
 import { quoteIdentifier, quoteList } from '../../sql/sqlserver-identifiers.ts';
 import type { SqlServerSession } from './connection.ts';
 import { columnDefinitions, KEY_COLUMNS } from './ddl.ts';
+import { SourceRowsFailure } from '../source-rows-failure.ts';
 
 export const STAGING = '#staging';
 export const INCOMING = '#incoming';
-
-/**
- * The stream of source rows failed, not the destination. `failure` is the stream's own error,
- * untouched, so that whoever produced the rows can report it in their own terms.
- */
-export class SourceRowsFailure extends Error {
-  readonly failure: unknown;
-
-  constructor(failure: unknown) {
-    super('the stream of source rows failed', { cause: failure });
-    this.name = 'SourceRowsFailure';
-    this.failure = failure;
-  }
-}
 
 export function stagingTableSql(table: MirrorTable): string {
   const columns = table.columns.map(

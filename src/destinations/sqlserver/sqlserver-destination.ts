@@ -18,7 +18,7 @@ import type {
 import { checkRange } from '../range-checks.ts';
 import { applyChanges } from './apply-changes.ts';
 import { committedChunks, readCursor } from './bookkeeping.ts';
-import { SourceRowsFailure } from './bulk-load.ts';
+import { SourceRowsFailure } from '../source-rows-failure.ts';
 import { describeConnection, SqlServerSession } from './connection.ts';
 import { testConnection } from './connection-test.ts';
 import { destinationFailure } from './errors.ts';
