@@ -1,30 +1,50 @@
-import { columnNames, type MirrorTable } from '../mirror/tables.ts';
+import type { ColumnType, MirrorTable } from '../mirror/tables.ts';
 import type { BucketDigest, TimeRange } from '../destinations/destination.ts';
-import { quoteList } from './postgres-identifiers.ts';
+import { quoteIdentifier } from './postgres-identifiers.ts';
 
 /**
  * The digest of a range of event rows, per hour of event time, as PostgreSQL computes it: the
- * number of rows and the sum of a 64-bit hash of each row's text. The platform store and a
- * PostgreSQL destination run the very same query, so equal digests mean equal rows; a sum does
- * not depend on row order, so neither side sorts.
+ * number of rows and the sum of a 64-bit hash of each row. The platform store and a PostgreSQL
+ * destination run the very same query, so equal digests mean equal rows; a sum does not depend
+ * on row order, so neither side sorts.
  *
- * Both sides must read rows in the same text form: the session runs with `TimeZone = UTC` and
- * `DateStyle = ISO` (see {@link DIGEST_SESSION_SETTINGS}), and the row is built from the
- * catalogue's columns only, so a column a customer added to a mirror table changes nothing.
- * `hashtextextended` is the hash of hash partitioning, which PostgreSQL keeps stable across
- * versions (PostgreSQL 11 and later have it).
+ * A row's hash combines (XOR) one hash per column, each seeded with the column's position, so
+ * that a value moved to another column changes it; NULL hashes to the seed itself. The hash
+ * functions are those of hash partitioning, which PostgreSQL keeps stable across versions
+ * (11 and later). Hashing each value by its type is about twice as fast as hashing the row's
+ * text, and needs no text form that both sides must agree on. Only the catalogue's columns
+ * count, so a column a customer added to a mirror table changes nothing.
  *
- * Parameters: $1 affiliate id, $2 and $3 the range's ends (timestamptz text).
+ * Parameters: $1 affiliate id, $2 and $3 the range's ends (timestamptz text). The session runs
+ * with `TimeZone = UTC` (see {@link DIGEST_SESSION_SETTINGS}), so hours are UTC hours.
  */
 export function rangeDigestSql(relation: string, table: MirrorTable): string {
-  return `SELECT to_char(date_trunc('hour', occurred_at AT TIME ZONE 'UTC'),
-                         'YYYY-MM-DD"T"HH24:00:00.000000"Z"') AS bucket,
-                 count(*)::int AS rows,
-                 sum(hashtextextended(ROW(${quoteList(columnNames(table))})::text, 0))::text AS hash
-            FROM ${relation}
-           WHERE affiliate_id = $1 AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz
-           GROUP BY 1`;
+  const rowHash = table.columns
+    .map((column, i) => {
+      const seed = `${i + 1}::bigint`;
+      return `coalesce(${columnHash[column.type](quoteIdentifier(column.name), seed)}, ${seed})`;
+    })
+    .join('\n                 # ');
+
+  return `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00.000000"Z"') AS bucket,
+                 rows, hash
+            FROM (SELECT date_trunc('hour', occurred_at) AS hour, count(*)::int AS rows,
+                         sum(${rowHash})::text AS hash
+                    FROM ${relation}
+                   WHERE affiliate_id = $1
+                     AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz
+                   GROUP BY 1) AS hours`;
 }
+
+/** The 64-bit hash of a value of each catalogue type, seeded. */
+const columnHash: Record<ColumnType, (column: string, seed: string) => string> = {
+  text: (column, seed) => `hashtextextended(${column}, ${seed})`,
+  integer: (column, seed) => `hashint4extended(${column}, ${seed})`,
+  bigint: (column, seed) => `hashint8extended(${column}, ${seed})`,
+  timestamptz: (column, seed) => `timestamp_hash_extended(${column} AT TIME ZONE 'UTC', ${seed})`,
+  money: (column, seed) => `hash_numeric_extended(${column}, ${seed})`,
+  boolean: (column, seed) => `hashint4extended(${column}::int, ${seed})`,
+};
 
 /** Run (as SET LOCAL) in the transaction before a digest, on both sides. */
 export const DIGEST_SESSION_SETTINGS = [
