@@ -1,8 +1,8 @@
 /**
  * Where a chunk's time goes. Runs the destination's own syncRange (the code a reload chunk
- * runs, on a snapshot of the store) for a few day ranges, on a client that notes when each statement starts: a step lasts
- * from its statement's start to the next one's, so the staging COPY step includes reading the
- * source, which streams into it. The source COPY OUT is also timed alone, draining into
+ * runs, on a snapshot of the store) for a few day ranges, on a client that notes when each
+ * statement starts: a step lasts from its statement's start to the next one's, so a COPY step
+ * includes reading the source, which streams into it. The source COPY OUT is also timed alone, draining into
  * nothing, to tell reading from writing.
  */
 import { randomUUID } from 'node:crypto';
@@ -28,12 +28,28 @@ const STEPS: Array<[RegExp, string]> = [
   [/^SELECT pg_advisory_xact_lock/, 'lock'],
   [/^SET LOCAL/, 'session settings'],
   [/^SELECT 1 FROM/, 'is the range empty'],
-  [/^SELECT to_char\(date_trunc/, 'digest (both sides at once; again to reconcile)'],
+  [/^SELECT to_char\(hour/, 'digest (both sides at once; again to reconcile)'],
   [/^SAVEPOINT/, 'savepoint'],
   [/^CREATE TEMP TABLE/, 'temp table'],
+  [/^COPY "affiliate_mirror_gone"/, 'by version: deletions since -> temp'],
+  [/^COPY "affiliate_mirror_newer"/, 'by version: changed rows -> temp'],
+  [/^COPY "affiliate_mirror_by_value"/, 'by value: rows of the hours -> temp'],
   [/^COPY /, 'source COPY OUT -> COPY IN'],
-  [/^ANALYZE/, 'analyze staging'],
-  [/^DELETE FROM \S+ AS target\s+WHERE/s, 'delete changed or gone rows'],
+  [
+    /^(WITH modified AS \(\s*)?DELETE FROM .*"affiliate_mirror_gone"/s,
+    'by version: delete deleted rows',
+  ],
+  [
+    /^(WITH modified AS \(\s*)?DELETE FROM .*"affiliate_mirror_newer"/s,
+    'by version: delete outdated rows',
+  ],
+  [
+    /^(WITH modified AS \(\s*)?INSERT INTO .* FROM "affiliate_mirror_newer"/s,
+    'by version: insert newer rows',
+  ],
+  [/^DELETE FROM \S+ AS target\s+WHERE/s, 'by value: delete changed or gone'],
+  [/^DELETE FROM .* USING "affiliate_mirror_by_value"/s, 'by value: delete moved'],
+  [/^INSERT INTO .* FROM "affiliate_mirror_by_value"/s, 'by value: insert'],
   [/^DELETE FROM \S+ WHERE/, 'delete range'],
   [/^DELETE FROM .* USING/s, 'delete moved rows'],
   [/^INSERT INTO .* SELECT/s, 'insert from staging'],

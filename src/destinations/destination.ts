@@ -48,6 +48,15 @@ export interface BucketDigest {
   rows: number;
   /** An opaque value; equal rows give equal hashes on every side that computes it the same way. */
   hash: string;
+  /** The highest `change_seq` among the hour's rows (a 64-bit integer as decimal text). */
+  maxChangeSeq: string;
+}
+
+/** An hour (or part of one) of a range, with the newest change the destination holds there. */
+export interface RangeSince {
+  range: TimeRange;
+  /** Only rows written by a later change (`change_seq` greater than this) are wanted. */
+  afterChangeSeq: string;
 }
 
 /** Rows read from the source, with their number once the stream has ended. */
@@ -65,6 +74,17 @@ export interface RangeSource {
   digests(): Promise<Map<string, BucketDigest>>;
   /** The rows of the range (COPY text, catalogue order), or only those in `ranges`. */
   rows(ranges?: TimeRange[]): Promise<SourceRowStream>;
+  /**
+   * The rows of each of `since`'s ranges written by a change after its `afterChangeSeq`: what
+   * a destination that copied those hours when they ended at that change is missing.
+   */
+  rowsChangedSince(since: RangeSince[]): Promise<SourceRowStream>;
+  /**
+   * The rows of the table deleted by a change after `afterChangeSeq`, as COPY text of two
+   * columns, `id` and the deleting change's `change_seq`; at most `limit` + 1 of them, so that a
+   * caller can tell when there were more than it wanted.
+   */
+  deletionsSince(afterChangeSeq: string, limit: number): Promise<SourceRowStream>;
 }
 
 /**

@@ -13,7 +13,11 @@ const LOCK_WAIT_MS = 30_000;
 const LOCK_POLL_MS = 250;
 /** When the connector stays busy (another reload), the job is put back for this long. */
 const BUSY_CONNECTOR_RETRY_SECONDS = 5;
-const POLLING_INTERVAL_SECONDS = 1;
+/**
+ * How often an idle worker asks the queue for a reload: the wait between an accepted request
+ * and its start. pg-boss's smallest interval; one cheap query a poll.
+ */
+const POLLING_INTERVAL_SECONDS = 0.5;
 
 export interface WorkerOptions {
   concurrency: number;

@@ -15,25 +15,78 @@ import { quoteIdentifier } from './postgres-identifiers.ts';
  * text, and needs no text form that both sides must agree on. Only the catalogue's columns
  * count, so a column a customer added to a mirror table changes nothing.
  *
+ * Each hour also carries its highest `change_seq`: a destination that holds an hour up to some
+ * change needs only the rows of later changes to catch up (see RangeSource.rowsChangedSince).
+ *
  * Parameters: $1 affiliate id, $2 and $3 the range's ends (timestamptz text). The session runs
  * with `TimeZone = UTC` (see {@link DIGEST_SESSION_SETTINGS}), so hours are UTC hours.
  */
 export function rangeDigestSql(relation: string, table: MirrorTable): string {
-  const rowHash = table.columns
-    .map((column, i) => {
-      const seed = `${i + 1}::bigint`;
-      return `coalesce(${columnHash[column.type](quoteIdentifier(column.name), seed)}, ${seed})`;
-    })
-    .join('\n                 # ');
-
-  return `SELECT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00.000000"Z"') AS bucket,
-                 rows, hash
+  return `SELECT ${BUCKET_TEXT} AS bucket, rows, hash, max_seq
             FROM (SELECT date_trunc('hour', occurred_at) AS hour, count(*)::int AS rows,
-                         sum(${rowHash})::text AS hash
+                         sum(${rowHashSql(table)})::text AS hash, max(change_seq)::text AS max_seq
                     FROM ${relation}
                    WHERE affiliate_id = $1
                      AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz
                    GROUP BY 1) AS hours`;
+}
+
+const BUCKET_TEXT = `to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00.000000"Z"')`;
+
+/** The 64-bit hash of one row, as the digest sums it; `prefix` qualifies the columns. */
+export function rowHashSql(table: MirrorTable, prefix = ''): string {
+  return table.columns
+    .map((column, i) => {
+      const seed = `${i + 1}::bigint`;
+      const name = prefix + quoteIdentifier(column.name);
+      return `coalesce(${columnHash[column.type](name, seed)}, ${seed})`;
+    })
+    .join('\n                 # ');
+}
+
+/**
+ * What a DELETE or INSERT did to the digests of a range: `modifying` (its target aliased
+ * `target`, with no RETURNING of its own) returns each row it wrote or removed, and they are
+ * digested per hour like {@link rangeDigestSql} does, so that the digests of the range can be
+ * brought up to date without reading it again. Rows outside the range ($2 and $3) are only
+ * counted, in a row whose bucket is NULL. No max_seq: the result is compared, not caught up from.
+ */
+export function modifiedDigestSql(modifying: string, table: MirrorTable): string {
+  return `WITH modified AS (
+            ${modifying}
+            RETURNING target.occurred_at AS at, ${rowHashSql(table, 'target.')} AS row_hash)
+          SELECT ${BUCKET_TEXT} AS bucket, rows, hash, '0' AS max_seq
+            FROM (SELECT CASE WHEN at >= $2::timestamptz AND at < $3::timestamptz
+                              THEN date_trunc('hour', at) END AS hour,
+                         count(*)::int AS rows, sum(row_hash)::text AS hash
+                    FROM modified
+                   GROUP BY 1) AS hours`;
+}
+
+/**
+ * The digests after removing the rows digested as `removed` and adding those of `added`:
+ * counts and hash sums are plain sums, so they can be taken apart exactly.
+ */
+export function adjustedDigests(
+  digests: RangeDigests,
+  removed: RangeDigests,
+  added: RangeDigests,
+): RangeDigests {
+  const adjusted: RangeDigests = new Map();
+  for (const [bucket, digest] of digests) adjusted.set(bucket, { ...digest });
+
+  const apply = (changes: RangeDigests, sign: 1n | -1n) => {
+    for (const [bucket, change] of changes) {
+      const digest = adjusted.get(bucket) ?? { rows: 0, hash: '0', maxChangeSeq: '0' };
+      const rows = digest.rows + Number(sign) * change.rows;
+      const hash = BigInt(digest.hash) + sign * BigInt(change.hash);
+      if (rows === 0 && hash === 0n) adjusted.delete(bucket);
+      else adjusted.set(bucket, { ...digest, rows, hash: hash.toString() });
+    }
+  };
+  apply(removed, -1n);
+  apply(added, 1n);
+  return adjusted;
 }
 
 /** The 64-bit hash of a value of each catalogue type, seeded. */
@@ -54,10 +107,18 @@ export const DIGEST_SESSION_SETTINGS = [
 
 export type RangeDigests = Map<string, BucketDigest>;
 
-export function digestsOf(
-  rows: Array<{ bucket: string; rows: number; hash: string }>,
-): RangeDigests {
-  return new Map(rows.map((row) => [row.bucket, { rows: row.rows, hash: row.hash }]));
+/** One row of {@link rangeDigestSql}'s result. */
+export interface DigestRow {
+  bucket: string;
+  rows: number;
+  hash: string;
+  max_seq: string;
+}
+
+export function digestsOf(rows: DigestRow[]): RangeDigests {
+  return new Map(
+    rows.map((row) => [row.bucket, { rows: row.rows, hash: row.hash, maxChangeSeq: row.max_seq }]),
+  );
 }
 
 const HOUR_MS = 3_600_000;

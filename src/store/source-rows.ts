@@ -27,6 +27,17 @@ export function checkedInstant(value: string): string {
   return `'${value}'::timestamptz`;
 }
 
+/** A change sequence number (a non-negative 64-bit integer, as text), ready to place in SQL. */
+export function checkedChangeSeq(value: string): string {
+  if (!/^\d{1,19}$/.test(value)) throw new Error(`"${value}" is not a change sequence number`);
+  return `${value}::bigint`;
+}
+
+export function checkedLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`${limit} is not a row limit`);
+  return limit;
+}
+
 export interface SourceRows {
   stream: PassThrough;
   /** Resolves with the number of rows read once the stream has ended. */

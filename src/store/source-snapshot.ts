@@ -2,14 +2,26 @@ import type pg from 'pg';
 
 import type {
   BucketDigest,
+  RangeSince,
   RangeSource,
   SourceRowStream,
   TimeRange,
 } from '../destinations/destination.ts';
 import { columnNames, type MirrorTable } from '../mirror/tables.ts';
 import { quoteIdentifier, quoteList } from '../sql/postgres-identifiers.ts';
-import { DIGEST_SESSION_SETTINGS, digestsOf, rangeDigestSql } from '../sql/range-digest.ts';
-import { checkedAffiliateId, checkedInstant, copyOutOn } from './source-rows.ts';
+import {
+  DIGEST_SESSION_SETTINGS,
+  digestsOf,
+  rangeDigestSql,
+  type DigestRow,
+} from '../sql/range-digest.ts';
+import {
+  checkedAffiliateId,
+  checkedChangeSeq,
+  checkedInstant,
+  checkedLimit,
+  copyOutOn,
+} from './source-rows.ts';
 
 /**
  * One chunk's view of the platform store: a REPEATABLE READ transaction on a connection of its
@@ -62,7 +74,7 @@ export class SourceSnapshot implements RangeSource {
   }
 
   async digests(): Promise<Map<string, BucketDigest>> {
-    const result = await this.#client.query<{ bucket: string; rows: number; hash: string }>(
+    const result = await this.#client.query<DigestRow>(
       rangeDigestSql(quoteIdentifier(this.#table.name), this.#table),
       [this.#affiliateId, this.#range.from, this.#range.toExclusive],
     );
@@ -70,18 +82,38 @@ export class SourceSnapshot implements RangeSource {
   }
 
   rows(ranges: TimeRange[] = [this.#range]): Promise<SourceRowStream> {
-    if (this.#broken) return Promise.reject(this.#broken);
+    const within = ranges.map((range) => withinSql(range)).join(' OR ');
+    return this.#copyRows(within || 'false');
+  }
 
-    const within = ranges
+  rowsChangedSince(since: RangeSince[]): Promise<SourceRowStream> {
+    const within = since
       .map(
-        (range) =>
-          `(occurred_at >= ${checkedInstant(range.from)} AND occurred_at < ${checkedInstant(range.toExclusive)})`,
+        ({ range, afterChangeSeq }) =>
+          `(${withinSql(range)} AND change_seq > ${checkedChangeSeq(afterChangeSeq)})`,
       )
       .join(' OR ');
-    const query = `COPY (SELECT ${quoteList(columnNames(this.#table))}
-       FROM ${quoteIdentifier(this.#table.name)}
-      WHERE affiliate_id = ${this.#affiliateId} AND (${within || 'false'})) TO STDOUT`;
+    return this.#copyRows(within || 'false');
+  }
 
+  deletionsSince(afterChangeSeq: string, limit: number): Promise<SourceRowStream> {
+    // The deletions of a row deleted, inserted again and deleted again are all listed; the
+    // destination only ever compares a row with the latest of them that is newer than it.
+    return this.#copyOut(`COPY (SELECT id, change_seq FROM deleted_rows
+       WHERE table_name = ${this.#client.escapeLiteral(this.#table.name)}
+         AND affiliate_id = ${this.#affiliateId}
+         AND change_seq > ${checkedChangeSeq(afterChangeSeq)}
+       LIMIT ${checkedLimit(limit) + 1}) TO STDOUT`);
+  }
+
+  #copyRows(condition: string): Promise<SourceRowStream> {
+    return this.#copyOut(`COPY (SELECT ${quoteList(columnNames(this.#table))}
+       FROM ${quoteIdentifier(this.#table.name)}
+      WHERE affiliate_id = ${this.#affiliateId} AND (${condition})) TO STDOUT`);
+  }
+
+  #copyOut(query: string): Promise<SourceRowStream> {
+    if (this.#broken) return Promise.reject(this.#broken);
     return Promise.resolve(
       copyOutOn(this.#client, query, (error) => {
         if (error) this.#broken = error;
@@ -102,4 +134,10 @@ export class SourceSnapshot implements RangeSource {
       this.#client.release(error as Error);
     }
   }
+}
+
+function withinSql(range: TimeRange): string {
+  const from = checkedInstant(range.from);
+  const to = checkedInstant(range.toExclusive);
+  return `(occurred_at >= ${from} AND occurred_at < ${to})`;
 }

@@ -140,8 +140,86 @@ describe('PostgreSQL destination: syncRange', () => {
     assert.equal(result.rowsDeleted, 3);
     const rewritten = [...after].filter(([id, version]) => before.get(id) !== version);
     assert.deepEqual(rewritten.map(([id]) => id).sort(), ['c10', 'c1500', 'new']);
-    // Only the hours that differ were read from the source.
-    assert.ok(result.rowsRead! < 2000 / 2, `${result.rowsRead} rows read`);
+    // Caught up by version: only the rows of the changes after the mirror's were read.
+    assert.equal(result.rowsRead, 3);
+  });
+
+  it('mirrors a row deleted and inserted again at the source as its new version', async () => {
+    const affiliateId = nextAffiliate++;
+    await manyClicks(affiliateId, 200);
+    await sync(affiliateId);
+
+    await store.pool.query(`DELETE FROM clicks WHERE affiliate_id = $1 AND id = 'c20'`, [
+      affiliateId,
+    ]);
+    await insertSource(affiliateId, [['c20', '2022-03-01T20:00:00Z', 'born again']]);
+    await store.pool.query(`DELETE FROM clicks WHERE affiliate_id = $1 AND id = 'c21'`, [
+      affiliateId,
+    ]);
+    const result = await sync(affiliateId);
+    const c20 = await admin.query(
+      `SELECT device FROM ${schema}.clicks WHERE affiliate_id = $1 AND id = 'c20'`,
+      [affiliateId],
+    );
+
+    await assertMirrorExact(affiliateId);
+    assert.deepEqual(c20.rows, [{ device: 'born again' }]);
+    assert.equal(result.rowsRead, 1);
+    assert.equal(result.rowsWritten, 1);
+    assert.equal(result.rowsDeleted, 2);
+  });
+
+  it('follows rows whose event time moved within the range and out of it', async () => {
+    const affiliateId = nextAffiliate++;
+    await manyClicks(affiliateId, 230);
+    await sync(affiliateId);
+
+    await store.pool.query(
+      `UPDATE clicks SET occurred_at = '2022-03-01T22:59:59.999999Z' WHERE affiliate_id = $1 AND id = 'c5'`,
+      [affiliateId],
+    );
+    await store.pool.query(
+      `UPDATE clicks SET occurred_at = '2021-01-01T00:00:00Z' WHERE affiliate_id = $1 AND id = 'c6'`,
+      [affiliateId],
+    );
+    const result = await sync(affiliateId);
+    const ids = await admin.query(
+      `SELECT id, occurred_at FROM ${schema}.clicks WHERE affiliate_id = $1 AND id IN ('c5', 'c6')`,
+      [affiliateId],
+    );
+
+    await assertMirrorExact(affiliateId);
+    assert.deepEqual(
+      ids.rows.map((row: { id: string }) => row.id),
+      ['c5'],
+    );
+    assert.equal(result.rowsWritten, 1);
+    assert.equal(result.rowsDeleted, 2);
+  });
+
+  it('compares by value when the source deleted too many rows since the mirror was written', async () => {
+    const affiliateId = nextAffiliate++;
+    await manyClicks(affiliateId, 230);
+    await sync(affiliateId);
+
+    // 100,001 deletions of rows elsewhere in time: more than catching up by version takes.
+    await store.pool.query(
+      `INSERT INTO clicks (affiliate_id, id, occurred_at)
+       SELECT $1, 'elsewhere ' || i, '2020-01-01T00:00:00Z' FROM generate_series(0, 100000) AS i`,
+      [affiliateId],
+    );
+    await store.pool.query(`DELETE FROM clicks WHERE affiliate_id = $1 AND id LIKE 'elsewhere %'`, [
+      affiliateId,
+    ]);
+    await store.pool.query(`UPDATE clicks SET device = 'x' WHERE affiliate_id = $1 AND id = 'c0'`, [
+      affiliateId,
+    ]);
+    const result = await sync(affiliateId);
+
+    await assertMirrorExact(affiliateId);
+    assert.equal(result.rowsWritten, 1);
+    // By value, the whole differing hour (c0 and its neighbours) was read, not just c0.
+    assert.ok(result.rowsRead! > 1, `${result.rowsRead} rows read`);
   });
 
   it('repairs a row a customer edited or deleted in the mirror', async () => {
@@ -167,6 +245,8 @@ describe('PostgreSQL destination: syncRange', () => {
     await assertMirrorExact(affiliateId);
     assert.equal(result.rowsWritten, 2);
     assert.equal(result.rowsDeleted, 2);
+    // The source changed nothing: catching up by version read no row, comparing by value did.
+    assert.ok(result.rowsRead! > 0);
   });
 
   it('leaves rows outside the range alone, also in the partial hours at its ends', async () => {
@@ -251,10 +331,37 @@ describe('PostgreSQL destination: syncRange', () => {
         return digests;
       },
       rows: (ranges) => snapshot.rows(ranges),
+      rowsChangedSince: (since) => snapshot.rowsChangedSince(since),
+      deletionsSince: (after, limit) => snapshot.deletionsSince(after, limit),
     });
     const error = await assertFails(sync(affiliateId, lying), 'RECONCILIATION_FAILED');
 
     assert.match(error.message, /holds \d+ rows but the source has \d+; nothing was committed/);
+    assert.deepEqual(await rowVersions(affiliateId), before);
+  });
+
+  it('commits nothing when the rows count right but do not hash as the source said', async () => {
+    const affiliateId = nextAffiliate++;
+    await manyClicks(affiliateId, 300);
+    await sync(affiliateId);
+    await store.pool.query(`UPDATE clicks SET device = 'y' WHERE affiliate_id = $1 AND id = 'c2'`, [
+      affiliateId,
+    ]);
+    const before = await rowVersions(affiliateId);
+
+    const lying = (snapshot: SourceSnapshot): RangeSource => ({
+      digests: async () => {
+        const digests = await snapshot.digests();
+        for (const digest of digests.values()) digest.hash = '42';
+        return digests;
+      },
+      rows: (ranges) => snapshot.rows(ranges),
+      rowsChangedSince: (since) => snapshot.rowsChangedSince(since),
+      deletionsSince: (after, limit) => snapshot.deletionsSince(after, limit),
+    });
+    const error = await assertFails(sync(affiliateId, lying), 'RECONCILIATION_FAILED');
+
+    assert.match(error.message, /holds the source's \d+ rows but not with the same values/);
     assert.deepEqual(await rowVersions(affiliateId), before);
   });
 });

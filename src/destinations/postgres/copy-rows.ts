@@ -14,14 +14,23 @@ import { SourceRowsFailure } from '../source-rows-failure.ts';
  * bytes go from `rows` to the server as they come: nothing is parsed or buffered here. On any
  * failure both streams are destroyed, which makes the server abandon the COPY.
  */
-export async function copyRows(
+export function copyRows(
   client: PoolClient,
   target: string,
   table: MirrorTable,
   rows: Readable,
 ): Promise<number> {
-  const columns = quoteList(columnNames(table));
-  const copy = client.query(copyFrom(`COPY ${target} (${columns}) FROM STDIN`));
+  return copyColumns(client, target, columnNames(table), rows);
+}
+
+/** {@link copyRows} for rows of the given columns, in that order. */
+export async function copyColumns(
+  client: PoolClient,
+  target: string,
+  columns: string[],
+  rows: Readable,
+): Promise<number> {
+  const copy = client.query(copyFrom(`COPY ${target} (${quoteList(columns)}) FROM STDIN`));
 
   // pipeline destroys every stream with the first error, so a server error comes back out of
   // the source stream too. Only the error the COPY stream raised itself is the destination's.

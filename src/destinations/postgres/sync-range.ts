@@ -6,52 +6,49 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 import { AppError } from '../../errors.ts';
 import { columnNames, type MirrorTable } from '../../mirror/tables.ts';
-import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
+import { qualifiedName, quoteList } from '../../sql/postgres-identifiers.ts';
 import {
   DIGEST_SESSION_SETTINGS,
   differingRanges,
   digestRows,
   digestsOf,
   rangeDigestSql,
+  type DigestRow,
   type RangeDigests,
 } from '../../sql/range-digest.ts';
 import type { ChunkClaim, RangeSource, ReplaceResult, TimeRange } from '../destination.ts';
-import { claimChunk, lockAffiliateTable } from './bookkeeping.ts';
-import { copyRows } from './copy-rows.ts';
 import { SourceRowsFailure } from '../source-rows-failure.ts';
-import { columnDefinitions } from './ddl.ts';
+import { claimChunk, lockAffiliateTable } from './bookkeeping.ts';
+import { applyByValue, type DifferenceApplied } from './range-by-value.ts';
+import { catchUpByVersion } from './range-by-version.ts';
+import type { RangeScope } from './range-scope.ts';
 import { reconcile, replaceRange } from './replace-range.ts';
 
 /**
  * Re-mirrors a range by difference. Both databases digest the range hour by hour with the same
- * query (sql/range-digest.ts); only the hours whose digests differ are read from the source,
- * and in those only the rows that changed are written. A re-mirror of an unchanged range thus
- * writes nothing to the customer's database, and one where a tenth of the rows changed writes
- * a tenth of them, instead of rewriting everything (with its WAL, bloat and replica lag).
+ * query (sql/range-digest.ts); hours with equal digests are left alone. The others are caught
+ * up by version first (range-by-version.ts: only rows of source changes newer than what the
+ * mirror's hour holds are read), digested again, and what still differs is compared value by
+ * value (range-by-value.ts). A re-mirror of an unchanged range thus writes nothing to the
+ * customer's database, and one where a tenth of the rows changed reads and writes about a
+ * tenth of them, instead of rewriting everything (with its WAL, bloat and replica lag).
  *
- * The digests are the reconciliation of what was left alone; before commit, every hour that was
- * written is counted again and must hold the source's number of rows, or nothing is committed.
+ * The digests are the reconciliation: nothing commits unless every hour of the range digests
+ * at the destination exactly as at the source, row count and values.
  */
 
-const INCOMING = quoteIdentifier('affiliate_mirror_diff');
 const UNIQUE_VIOLATION = '23505';
 
-interface Scope {
-  client: PoolClient;
-  target: string;
-  table: MirrorTable;
-  affiliateId: number;
-}
-
-async function destinationDigests(scope: Scope, range: TimeRange): Promise<RangeDigests> {
-  const result = await scope.client.query<{ bucket: string; rows: number; hash: string }>(
-    rangeDigestSql(scope.target, scope.table),
-    [scope.affiliateId, range.from, range.toExclusive],
-  );
+async function destinationDigests(scope: RangeScope, range: TimeRange): Promise<RangeDigests> {
+  const result = await scope.client.query<DigestRow>(rangeDigestSql(scope.target, scope.table), [
+    scope.affiliateId,
+    range.from,
+    range.toExclusive,
+  ]);
   return digestsOf(result.rows);
 }
 
-async function rangeIsEmpty(scope: Scope, range: TimeRange): Promise<boolean> {
+async function rangeIsEmpty(scope: RangeScope, range: TimeRange): Promise<boolean> {
   const result = await scope.client.query(
     `SELECT 1 FROM ${scope.target}
       WHERE affiliate_id = $1 AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz
@@ -61,22 +58,9 @@ async function rangeIsEmpty(scope: Scope, range: TimeRange): Promise<boolean> {
   return result.rowCount === 0;
 }
 
-/** `(occurred_at >= $n AND occurred_at < $n+1) OR ...` for `ranges`, parameters from `first`. */
-function withinSql(ranges: TimeRange[], first: number, alias: string): string {
-  return ranges
-    .map((_, i) => {
-      const from = `$${first + 2 * i}::timestamptz`;
-      const to = `$${first + 2 * i + 1}::timestamptz`;
-      return `(${alias}.occurred_at >= ${from} AND ${alias}.occurred_at < ${to})`;
-    })
-    .join(' OR ');
-}
-
-const rangeValues = (ranges: TimeRange[]) => ranges.flatMap((r) => [r.from, r.toExclusive]);
-
-/** Hours are whole; the range's own ends may fall inside one. */
-function clamp(ranges: TimeRange[], range: TimeRange): TimeRange[] {
-  return ranges.map((r) => ({
+/** The hours whose digests differ, as ranges; hours are whole, the range's ends may cut one. */
+function differingWithin(range: TimeRange, wanted: RangeDigests, held: RangeDigests): TimeRange[] {
+  return differingRanges(wanted, held).map((r) => ({
     from: r.from < range.from ? range.from : r.from,
     toExclusive: r.toExclusive > range.toExclusive ? range.toExclusive : r.toExclusive,
   }));
@@ -89,7 +73,7 @@ function clamp(ranges: TimeRange[], range: TimeRange): TimeRange[] {
  * and the range loaded the careful way, from the same snapshot.
  */
 async function copyIntoEmptyRange(
-  scope: Scope,
+  scope: RangeScope,
   schema: string,
   range: TimeRange,
   source: RangeSource,
@@ -157,100 +141,42 @@ async function copyKeepingSource(
 }
 
 /**
- * Brings the differing hours to the source's rows: loads the source rows of those hours into a
- * temporary table, deletes mirror rows that are gone or changed, and moved rows (same id,
- * another time), then inserts the rows the mirror lacks.
+ * Fails the chunk unless every hour of the range now digests at the destination as it does at
+ * the source: the same number of rows, and the same values.
  */
-async function applyDifference(
-  scope: Scope,
-  differing: TimeRange[],
-  source: RangeSource,
-): Promise<{ rowsRead: number; rowsWritten: number; rowsDeleted: number }> {
-  const { client, target, table, affiliateId } = scope;
-  const columns = columnNames(table);
-  const list = quoteList(columns);
-
-  await client.query(`CREATE TEMP TABLE ${INCOMING} (${columnDefinitions(table)}) ON COMMIT DROP`);
-  const rows = await source.rows(differing);
-  await copyRows(client, INCOMING, table, rows.stream);
-  const rowsRead = await rows.rowCount;
-  // No ANALYZE: it costs a tenth of the chunk, and a table never analysed is estimated from
-  // its actual size, which is all the planner needs to choose hash joins here.
-
-  const values = [affiliateId, ...rangeValues(differing)];
-  const gone = await client.query(
-    `DELETE FROM ${target} AS target
-      WHERE target.affiliate_id = $1 AND (${withinSql(differing, 2, 'target')})
-        AND NOT EXISTS (
-          SELECT 1 FROM ${INCOMING} incoming
-           WHERE incoming.id = target.id
-             AND ROW(${quoteList(columns, 'incoming.')}) IS NOT DISTINCT FROM ROW(${quoteList(columns, 'target.')}))`,
-    values,
-  );
-  const moved = await client.query(
-    `DELETE FROM ${target} AS target USING ${INCOMING} AS incoming
-      WHERE target.affiliate_id = $1 AND target.id = incoming.id
-        AND NOT (${withinSql(differing, 2, 'target')})`,
-    values,
-  );
-  const inserted = await client.query(
-    `INSERT INTO ${target} (${list})
-     SELECT ${list} FROM ${INCOMING} AS incoming
-      WHERE NOT EXISTS (
-          SELECT 1 FROM ${target} AS target
-           WHERE target.affiliate_id = $1 AND target.id = incoming.id)`,
-    [affiliateId],
-  );
-
-  return {
-    rowsRead,
-    rowsWritten: inserted.rowCount ?? 0,
-    rowsDeleted: (gone.rowCount ?? 0) + (moved.rowCount ?? 0),
-  };
-}
-
-/**
- * Fails the chunk unless every hour of `ranges` now holds as many rows as the source's digest
- * says. Counting is enough here: the rows kept were each found equal, column by column, to a
- * source row, and the others were inserted from the source's rows; what could still go wrong
- * is a row too many or too few.
- */
-async function checkCounts(
-  scope: Scope,
-  ranges: TimeRange[],
-  expected: RangeDigests,
+async function checkDigests(
+  scope: RangeScope,
+  range: TimeRange,
+  wanted: RangeDigests,
   what: string,
 ): Promise<void> {
-  const result = await scope.client.query<{ bucket: string; rows: number }>(
-    `SELECT to_char(date_trunc('hour', target.occurred_at) AT TIME ZONE 'UTC',
-                    'YYYY-MM-DD"T"HH24:00:00.000000"Z"') AS bucket,
-            count(*)::int AS rows
-       FROM ${scope.target} AS target
-      WHERE target.affiliate_id = $1 AND (${withinSql(ranges, 2, 'target')})
-      GROUP BY 1`,
-    [scope.affiliateId, ...rangeValues(ranges)],
-  );
-  const held = new Map(result.rows.map((row) => [row.bucket, row.rows]));
-  const hours = new Set([...held.keys()]);
-  for (const bucket of expected.keys()) {
-    if (ranges.some((range) => inHours(bucket, range))) hours.add(bucket);
-  }
+  const held = await destinationDigests(scope, range);
+  const hours = [...new Set([...wanted.keys(), ...held.keys()])].sort();
 
-  for (const hour of [...hours].sort()) {
-    const sent = expected.get(hour)?.rows ?? 0;
-    const holds = held.get(hour) ?? 0;
-    if (sent === holds) continue;
-    throw new AppError(
-      'RECONCILIATION_FAILED',
-      `${what}: after the load the hour from ${hour} holds ${holds} rows but the source has ` +
-        `${sent}; nothing was committed.`,
-    );
+  for (const hour of hours) {
+    const sent = wanted.get(hour);
+    const holds = held.get(hour);
+    if ((sent?.rows ?? 0) !== (holds?.rows ?? 0)) {
+      throw new AppError(
+        'RECONCILIATION_FAILED',
+        `${what}: after the load the hour from ${hour} holds ${holds?.rows ?? 0} rows but the ` +
+          `source has ${sent?.rows ?? 0}; nothing was committed.`,
+      );
+    }
+    if (sent && holds && sent.hash !== holds.hash) {
+      throw new AppError(
+        'RECONCILIATION_FAILED',
+        `${what}: after the load the hour from ${hour} holds the source's ${sent.rows} rows but ` +
+          `not with the same values; nothing was committed.`,
+      );
+    }
   }
 }
 
-function inHours(bucket: string, range: TimeRange): boolean {
-  const end = new Date(Date.parse(bucket) + 3_600_000).toISOString().replace('.000Z', '.000000Z');
-  return end > range.from && bucket < range.toExclusive;
+function add(total: DifferenceApplied, step: DifferenceApplied): void {
+  total.rowsRead += step.rowsRead;
+  total.rowsWritten += step.rowsWritten;
+  total.rowsDeleted += step.rowsDeleted;
 }
 
 export async function syncRange(
@@ -262,7 +188,12 @@ export async function syncRange(
   source: RangeSource,
   mark: ChunkClaim,
 ): Promise<ReplaceResult> {
-  const scope: Scope = { client, target: qualifiedName(schema, table.name), table, affiliateId };
+  const scope: RangeScope = {
+    client,
+    target: qualifiedName(schema, table.name),
+    table,
+    affiliateId,
+  };
   const what = `${table.name} [${range.from}, ${range.toExclusive})`;
 
   await claimChunk(client, schema, mark);
@@ -275,13 +206,21 @@ export async function syncRange(
 
   // The two digests run at once, each on its own server.
   const [wanted, held] = await Promise.all([source.digests(), destinationDigests(scope, range)]);
-  const differing = clamp(differingRanges(wanted, held), range);
   const rowsInRange = digestRows(wanted);
-  if (differing.length === 0) {
-    return { rowsWritten: 0, rowsDeleted: 0, rowsInRange, rowsRead: 0 };
+  const done: DifferenceApplied = { rowsRead: 0, rowsWritten: 0, rowsDeleted: 0 };
+  let differing = differingWithin(range, wanted, held);
+  if (differing.length === 0) return { ...done, rowsInRange };
+
+  // The digests after catching up are the ones held, adjusted by exactly what each statement
+  // deleted and inserted (they return the hashes of their rows): the range is not read again.
+  const byVersion = await catchUpByVersion(scope, range, differing, held, source);
+  if (byVersion) {
+    add(done, byVersion);
+    differing = differingWithin(range, wanted, byVersion.digests);
+    if (differing.length === 0) return { ...done, rowsInRange };
   }
 
-  const applied = await applyDifference(scope, differing, source);
-  await checkCounts(scope, differing, wanted, what);
-  return { ...applied, rowsInRange };
+  add(done, await applyByValue(scope, differing, source));
+  await checkDigests(scope, range, wanted, what);
+  return { ...done, rowsInRange };
 }
