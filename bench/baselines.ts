@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 
 import type { TimeRange } from '../src/destinations/destination.ts';
-import { copyRows } from '../src/destinations/postgres/copy-rows.ts';
+import { copyRows } from '../src/destinations/postgres/bulk-load.ts';
 import { createIndexSql, createTableSql } from '../src/destinations/postgres/ddl.ts';
 import { columnNames, eventTables } from '../src/mirror/tables.ts';
 import { qualifiedName, quoteIdentifier, quoteList } from '../src/sql/postgres-identifiers.ts';

@@ -80,9 +80,9 @@ export interface RangeSource {
    */
   rowsChangedSince(since: RangeSince[]): Promise<SourceRowStream>;
   /**
-   * The rows of the table deleted by a change after `afterChangeSeq`, as COPY text of two
-   * columns, `id` and the deleting change's `change_seq`; at most `limit` + 1 of them, so that a
-   * caller can tell when there were more than it wanted.
+   * The rows of the range deleted by a change after `afterChangeSeq` (and deletions whose event
+   * time is unknown), as COPY text of two columns, `id` and the deleting change's `change_seq`;
+   * at most `limit` + 1 of them, so that a caller can tell when there were more than it wanted.
    */
   deletionsSince(afterChangeSeq: string, limit: number): Promise<SourceRowStream>;
 }

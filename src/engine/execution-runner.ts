@@ -17,6 +17,7 @@ import {
   isCancelRequested,
   recordChunk,
   startExecution,
+  type ChunkCounts,
   type ExecutionOutcome,
   type ExecutionRecord,
 } from '../store/executions-store.ts';
@@ -84,9 +85,12 @@ async function runChunk(
   );
   await recordChunk(deps.pool, execution.id, chunk.index, counts);
 
-  const rowsPerSecond = Math.round((counts.rowsWritten * 1000) / Math.max(counts.durationMs, 1));
+  // The logger already carries the chunk and the worker: each key once per line.
+  const logged: Partial<ChunkCounts> = { ...counts };
+  delete logged.workerId;
+  const seconds = Math.max(counts.durationMs, 1) / 1000;
   log.info(
-    { chunk: chunk.index + 1, range: chunk.label, ...counts, rowsPerSecond },
+    { ...logged, rowsWrittenPerSecond: Math.round(counts.rowsWritten / seconds) },
     'chunk committed',
   );
 }
@@ -111,7 +115,8 @@ async function runChunks(
     if (shuttingDown) throw new ShuttingDown();
 
     if (!(await beat(deps.pool, execution.id, workerId, chunk.label))) throw new LostOwnership();
-    await runChunk(deps, execution, chunk, destination, log.child({ chunk: chunk.label }));
+    const chunkLog = log.child({ chunk: chunk.index + 1, range: chunk.label });
+    await runChunk(deps, execution, chunk, destination, chunkLog);
   }
 }
 

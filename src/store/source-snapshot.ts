@@ -99,10 +99,12 @@ export class SourceSnapshot implements RangeSource {
   deletionsSince(afterChangeSeq: string, limit: number): Promise<SourceRowStream> {
     // The deletions of a row deleted, inserted again and deleted again are all listed; the
     // destination only ever compares a row with the latest of them that is newer than it.
+    // Deletions whose event time is not known (NULL) may belong to this range.
     return this.#copyOut(`COPY (SELECT id, change_seq FROM deleted_rows
        WHERE table_name = ${this.#client.escapeLiteral(this.#table.name)}
          AND affiliate_id = ${this.#affiliateId}
          AND change_seq > ${checkedChangeSeq(afterChangeSeq)}
+         AND (occurred_at IS NULL OR ${withinSql(this.#range)})
        LIMIT ${checkedLimit(limit) + 1}) TO STDOUT`);
   }
 

@@ -202,10 +202,10 @@ describe('PostgreSQL destination: syncRange', () => {
     await manyClicks(affiliateId, 230);
     await sync(affiliateId);
 
-    // 100,001 deletions of rows elsewhere in time: more than catching up by version takes.
+    // 100,001 rows added and deleted again: more deletions than catching up by version takes.
     await store.pool.query(
       `INSERT INTO clicks (affiliate_id, id, occurred_at)
-       SELECT $1, 'elsewhere ' || i, '2020-01-01T00:00:00Z' FROM generate_series(0, 100000) AS i`,
+       SELECT $1, 'elsewhere ' || i, '2022-03-01T03:00:00Z' FROM generate_series(0, 100000) AS i`,
       [affiliateId],
     );
     await store.pool.query(`DELETE FROM clicks WHERE affiliate_id = $1 AND id LIKE 'elsewhere %'`, [
@@ -363,5 +363,38 @@ describe('PostgreSQL destination: syncRange', () => {
 
     assert.match(error.message, /holds the source's \d+ rows but not with the same values/);
     assert.deepEqual(await rowVersions(affiliateId), before);
+  });
+
+  it('lists the source deletions of the range, and those whose event time is unknown', async () => {
+    const affiliateId = nextAffiliate++;
+    await insertSource(affiliateId, [
+      ['inside', '2022-03-01T10:00:00Z'],
+      ['outside', '2022-03-02T10:00:00Z'],
+      ['old key', '2022-03-02T11:00:00Z'],
+    ]);
+    await store.pool.query(
+      `DELETE FROM clicks WHERE affiliate_id = $1 AND id IN ('inside', 'outside')`,
+      [affiliateId],
+    );
+    // A key changed by hand: the old key is recorded as deleted, with no event time.
+    await store.pool.query(
+      `UPDATE clicks SET id = 'new key' WHERE affiliate_id = $1 AND id = 'old key'`,
+      [affiliateId],
+    );
+
+    const snapshot = await SourceSnapshot.open(store.pool, clicks, affiliateId, range);
+    let text = '';
+    try {
+      const deletions = await snapshot.deletionsSince('0', 10);
+      for await (const chunk of deletions.stream) text += String(chunk);
+    } finally {
+      await snapshot.close();
+    }
+
+    const ids = text
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t')[0]);
+    assert.deepEqual(ids.sort(), ['inside', 'old key']);
   });
 });

@@ -10,7 +10,7 @@ import {
   readCursor,
   writeCursor,
 } from './bookkeeping.ts';
-import { copyRows } from './copy-rows.ts';
+import { copyRows } from './bulk-load.ts';
 import { columnDefinitions } from './ddl.ts';
 
 const KEY_COLUMNS = ['affiliate_id', 'id'];

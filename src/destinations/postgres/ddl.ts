@@ -5,7 +5,7 @@ import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-id
 import type { SchemaReport } from '../destination.ts';
 import { SchemaDriftError } from '../schema-drift.ts';
 import { bookkeepingDdl, CHUNKS_TABLE, CURSORS_TABLE } from './bookkeeping.ts';
-import { occurredAtIndexName, planSchema, readCatalog } from './drift.ts';
+import { occurredAtIndexName, planSchema, readCatalog } from './schema-drift.ts';
 
 /**
  * How each catalogue type is stored. `timestamptz` keeps microseconds, as the source does;

@@ -3,7 +3,7 @@ import type { PoolClient } from 'pg';
 import { columnNames, type MirrorTable } from '../../mirror/tables.ts';
 import type { ChunkMark, CopyTextStream, MergeResult } from '../destination.ts';
 import { claimChunk } from './bookkeeping.ts';
-import { copyRows } from './copy-rows.ts';
+import { copyRows } from './bulk-load.ts';
 import { reconcile } from './replace-range.ts';
 import { columnDefinitions } from './ddl.ts';
 import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';

@@ -1,7 +1,7 @@
 import { columnNames } from '../../mirror/tables.ts';
 import { quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
 import type { RangeSource, TimeRange } from '../destination.ts';
-import { copyRows } from './copy-rows.ts';
+import { copyRows } from './bulk-load.ts';
 import { columnDefinitions } from './ddl.ts';
 import { rangeValues, withinSql, type RangeScope } from './range-scope.ts';
 

@@ -8,7 +8,7 @@ import {
   type RangeDigests,
 } from '../../sql/range-digest.ts';
 import type { RangeSince, RangeSource, TimeRange } from '../destination.ts';
-import { copyColumns, copyRows } from './copy-rows.ts';
+import { copyColumns, copyRows } from './bulk-load.ts';
 import { columnDefinitions } from './ddl.ts';
 import type { DifferenceApplied } from './range-by-value.ts';
 import { rangeValues, withinSql, type RangeScope } from './range-scope.ts';

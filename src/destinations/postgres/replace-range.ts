@@ -5,7 +5,7 @@ import type { ChunkMark, CopyTextStream, ReplaceResult, TimeRange } from '../des
 import { reconcile } from '../range-checks.ts';
 import { claimChunk, lockAffiliateTable } from './bookkeeping.ts';
 import { columnDefinitions } from './ddl.ts';
-import { copyRows } from './copy-rows.ts';
+import { copyRows } from './bulk-load.ts';
 import { qualifiedName, quoteIdentifier, quoteList } from '../../sql/postgres-identifiers.ts';
 
 /** Shared by every engine; re-exported for this engine's other modules. */
