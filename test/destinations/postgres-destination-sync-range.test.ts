@@ -397,4 +397,69 @@ describe('PostgreSQL destination: syncRange', () => {
       .map((line) => line.split('\t')[0]);
     assert.deepEqual(ids.sort(), ['inside', 'old key']);
   });
+
+  it("leaves other affiliates' rows alone in a mirror table partitioned by affiliate", async () => {
+    // Regression: rows were once deleted by ctid, which each partition numbers on its own.
+    await admin.query(`CREATE SCHEMA part;
+      CREATE TABLE part.clicks (LIKE ${schema}.clicks INCLUDING ALL) PARTITION BY LIST (affiliate_id);
+      CREATE TABLE part.clicks_a PARTITION OF part.clicks FOR VALUES IN (${nextAffiliate});
+      CREATE TABLE part.clicks_b PARTITION OF part.clicks FOR VALUES IN (${nextAffiliate + 1});`);
+    const partitioned = open({ schema: 'part' });
+    await partitioned.ensureTables([clicks]);
+    const affiliateId = nextAffiliate++;
+    const neighbour = nextAffiliate++;
+    await admin.query(
+      `INSERT INTO part.clicks (affiliate_id, id, occurred_at, change_seq)
+       SELECT $1, 'n' || i, '2022-03-01T06:00:00Z', 1 FROM generate_series(1, 300) AS i`,
+      [neighbour],
+    );
+    await manyClicks(affiliateId, 300);
+    const syncInto = async () => {
+      const snapshot = await SourceSnapshot.open(store.pool, clicks, affiliateId, range);
+      try {
+        return await partitioned.syncRange!(clicks, affiliateId, range, snapshot, claim());
+      } finally {
+        await snapshot.close();
+      }
+    };
+    await syncInto();
+
+    await store.pool.query(
+      `UPDATE clicks SET device = 'x' WHERE affiliate_id = $1 AND id = 'c10'`,
+      [affiliateId],
+    );
+    await store.pool.query(`DELETE FROM clicks WHERE affiliate_id = $1 AND id = 'c11'`, [
+      affiliateId,
+    ]);
+    const result = await syncInto();
+    const neighbours = await admin.query(
+      `SELECT count(*)::int AS n FROM part.clicks WHERE affiliate_id = $1`,
+      [neighbour],
+    );
+
+    assert.equal(neighbours.rows[0].n, 300);
+    assert.equal(result.rowsDeleted, 2);
+    assert.equal(result.rowsWritten, 1);
+    const held = await postgresCanonicalRows(admin, 'part.clicks', clicks, affiliateId, range);
+    const wanted = await postgresCanonicalRows(store.pool, 'clicks', clicks, affiliateId, range);
+    assert.deepEqual(held, wanted);
+  });
+
+  it('repairs an hour whose newest mirror row has a change_seq no source change has', async () => {
+    const affiliateId = nextAffiliate++;
+    await manyClicks(affiliateId, 100);
+    await sync(affiliateId);
+    await admin.query(
+      `INSERT INTO ${schema}.clicks (affiliate_id, id, occurred_at, change_seq)
+       VALUES ($1, 'stray', '2022-03-01T05:00:00Z', -1)`,
+      [affiliateId],
+    );
+    await admin.query(`UPDATE ${schema}.clicks SET change_seq = -5 WHERE affiliate_id = $1`, [
+      affiliateId,
+    ]);
+
+    await sync(affiliateId);
+
+    await assertMirrorExact(affiliateId);
+  });
 });

@@ -78,6 +78,8 @@ function connectionMessage(error: DriverError, settings: ConnectionSettings): st
   if (/ssl|tls|certificate/i.test(`${code} ${error.message}`)) {
     return `secure connection to ${address} failed: ${error.message}`;
   }
+  // pg's own connection errors carry no code but say so; anything else is not a connection's.
+  if (!code && !/connect/i.test(error.message)) return error.message;
   return `could not connect to ${address}: ${error.message}`;
 }
 

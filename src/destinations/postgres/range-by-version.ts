@@ -7,7 +7,7 @@ import {
   type DigestRow,
   type RangeDigests,
 } from '../../sql/range-digest.ts';
-import type { RangeSince, RangeSource, TimeRange } from '../destination.ts';
+import type { BucketDigest, RangeSince, RangeSource, TimeRange } from '../destination.ts';
 import { copyColumns, copyRows } from './bulk-load.ts';
 import { columnDefinitions } from './ddl.ts';
 import type { DifferenceApplied } from './range-by-value.ts';
@@ -90,7 +90,7 @@ export async function catchUpByVersion(
 function rangesSince(ranges: TimeRange[], held: RangeDigests): RangeSince[] {
   const since: RangeSince[] = [];
   for (const hour of ranges.flatMap(hoursOf)) {
-    const afterChangeSeq = held.get(hourStart(hour.from))?.maxChangeSeq ?? '0';
+    const afterChangeSeq = newestHeld(held.get(hourStart(hour.from)));
     const last = since.at(-1);
     if (last && last.afterChangeSeq === afterChangeSeq && last.range.toExclusive === hour.from) {
       last.range = { from: last.range.from, toExclusive: hour.toExclusive };
@@ -99,6 +99,16 @@ function rangesSince(ranges: TimeRange[], held: RangeDigests): RangeSince[] {
     }
   }
   return since;
+}
+
+/**
+ * The newest change an hour of the mirror holds, '0' for none. A value no source change can
+ * have (a customer's row with a negative or missing `change_seq`) also counts as none: the
+ * whole hour is then read again.
+ */
+function newestHeld(digest: BucketDigest | undefined): string {
+  const seq = digest?.maxChangeSeq;
+  return seq !== undefined && /^[1-9]\d{0,18}$/.test(seq) ? seq : '0';
 }
 
 /** The oldest of the newest changes held, among hours that hold rows at all. */
@@ -157,10 +167,10 @@ function deleteOlderThanDeletion(
     scope,
     range,
     `DELETE FROM ${scope.target} AS target
-      WHERE target.ctid = ANY (ARRAY(
-          SELECT deleted.ctid FROM ${GONE} AS gone
+      WHERE target.affiliate_id = $1 AND target.id = ANY (ARRAY(
+          SELECT deleted.id FROM ${GONE} AS gone
            CROSS JOIN LATERAL (
-               SELECT held.ctid FROM ${scope.target} AS held
+               SELECT held.id FROM ${scope.target} AS held
                 WHERE held.affiliate_id = $1 AND held.id = gone.id
                   AND held.change_seq < gone.change_seq
                   AND (${withinSql(ranges, 4, 'held')})
@@ -170,7 +180,8 @@ function deleteOlderThanDeletion(
 }
 
 /*
- * The statements here look up each changed or deleted row in the mirror by its primary key. Written
+ * The statements here look up each changed or deleted row in the mirror by its primary key,
+ * and delete by that key (never by ctid, which is only unique within one partition). Written
  * as plain joins, the planner may instead hash all of the affiliate's mirror rows (it does so
  * right after a first mirror, before the table has statistics, and spills them to disk), which
  * costs in proportion to the mirror, not to the change. `OFFSET 0` keeps each subquery from
@@ -187,10 +198,10 @@ function deleteOutdated(scope: RangeScope, range: TimeRange): Promise<Modified> 
     scope,
     range,
     `DELETE FROM ${scope.target} AS target
-      WHERE target.ctid = ANY (ARRAY(
-          SELECT outdated.ctid FROM ${NEWER} AS newer
+      WHERE target.affiliate_id = $1 AND target.id = ANY (ARRAY(
+          SELECT outdated.id FROM ${NEWER} AS newer
            CROSS JOIN LATERAL (
-               SELECT held.ctid FROM ${scope.target} AS held
+               SELECT held.id FROM ${scope.target} AS held
                 WHERE held.affiliate_id = $1 AND held.id = newer.id
                   AND ROW(${quoteList(columns, 'newer.')}) IS DISTINCT FROM ROW(${quoteList(columns, 'held.')})
                OFFSET 0) AS outdated))`,
