@@ -5,7 +5,8 @@ import pg from 'pg';
 
 import { connectionFields, createTestDatabase, testServerUrl } from '../support/databases.ts';
 import { startTestService } from '../support/service.ts';
-import { closedPort, startTdsResponder } from '../support/tds-responder.ts';
+import { freePort } from '../support/ports.ts';
+import { startTdsResponder } from '../support/tds-responder.ts';
 
 const api = await startTestService('connectors_api');
 const destination = await createTestDatabase('connectors_api_dest');
@@ -228,7 +229,7 @@ describe('test-connection of a SqlServer destination', () => {
 
   test('a refused port is a 400 saying refused, within seconds', async () => {
     const started = Date.now();
-    const port = await closedPort();
+    const port = await freePort();
 
     const response = await api.request('POST', '/v1/affiliates/connectors/test-connection', {
       token: admin,

@@ -17,7 +17,8 @@ import { SqlServerDestination } from '../../src/destinations/sqlserver/sqlserver
 import { createLogger, silentLogger } from '../../src/logger.ts';
 import { eventTables } from '../../src/mirror/tables.ts';
 import { Secret } from '../../src/secret.ts';
-import { closedPort, startTdsResponder } from '../support/tds-responder.ts';
+import { freePort } from '../support/ports.ts';
+import { startTdsResponder } from '../support/tds-responder.ts';
 import { assertFails, chunkMark, rowLine, rowsOf } from './postgres-destination-support.ts';
 
 const PASSWORD = 'Tr0ub4dor-&-3-never-shown';
@@ -72,7 +73,7 @@ describe('driver settings', () => {
 describe('a refused port', () => {
   it('fails the connection test fast, saying refused, as transient', async () => {
     const started = Date.now();
-    const port = await closedPort();
+    const port = await freePort();
 
     const error = await assertFails(
       openDestination(settings(port), silentLogger()).testConnection(),
@@ -86,7 +87,7 @@ describe('a refused port', () => {
   });
 
   it('fails an operation with DESTINATION_FAILED and leaves the source stream destroyed', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const rows = rowsOf([
       rowLine(eventTables.clicks, {
         affiliate_id: 1,

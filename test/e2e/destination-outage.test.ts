@@ -11,6 +11,7 @@ import { eventTables } from '../../src/mirror/tables.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/store/embedded-postgres.ts';
 import { connectionFields } from '../support/databases.ts';
 import { fingerprint } from '../support/fingerprint.ts';
+import { freePort } from '../support/ports.ts';
 import { startTestService } from '../support/service.ts';
 
 /**
@@ -20,7 +21,8 @@ import { startTestService } from '../support/service.ts';
  */
 
 const AFFILIATE = 7;
-const DESTINATION_PORT = 54396;
+// Taken once: the outage stops this server and starts it again on the same port.
+const DESTINATION_PORT = await freePort();
 const logStream = new PassThrough();
 const logLines: string[] = [];
 logStream.on('data', (chunk: Buffer) => logLines.push(chunk.toString('utf8')));

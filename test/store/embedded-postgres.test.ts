@@ -8,6 +8,7 @@ import pg from 'pg';
 
 import { silentLogger } from '../../src/logger.ts';
 import { startEmbeddedPostgres } from '../../src/store/embedded-postgres.ts';
+import { freePort } from '../support/ports.ts';
 
 const isRoot = process.getuid?.() === 0;
 const CLUSTERS = '/var/lib/affiliate-mirror/clusters';
@@ -24,7 +25,11 @@ describe('embedded PostgreSQL', () => {
         () => [],
       );
 
-      const server = await startEmbeddedPostgres({ dataDir, port: 54391, logger: silentLogger() });
+      const server = await startEmbeddedPostgres({
+        dataDir,
+        port: await freePort(),
+        logger: silentLogger(),
+      });
       try {
         const client = new pg.Client({ connectionString: server.connectionString });
         await client.connect();
@@ -59,7 +64,7 @@ describe('embedded PostgreSQL', () => {
         for (let round = 0; round < 2; round += 1) {
           const server = await startEmbeddedPostgres({
             dataDir,
-            port: 54393,
+            port: await freePort(),
             logger: silentLogger(),
           });
           const client = new pg.Client({ connectionString: server.connectionString });
@@ -81,10 +86,11 @@ describe('embedded PostgreSQL', () => {
   test('a second start on the same data dir joins the running server instead of failing', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'am-join-'));
     await chmod(dataDir, 0o755);
-    const first = await startEmbeddedPostgres({ dataDir, port: 54392, logger: silentLogger() });
+    const port = await freePort();
+    const first = await startEmbeddedPostgres({ dataDir, port, logger: silentLogger() });
 
     try {
-      const second = await startEmbeddedPostgres({ dataDir, port: 54392, logger: silentLogger() });
+      const second = await startEmbeddedPostgres({ dataDir, port, logger: silentLogger() });
       assert.equal(second.owned, false);
       assert.equal(second.connectionString, first.connectionString);
     } finally {

@@ -125,12 +125,3 @@ export async function startTdsResponder(
       }),
   };
 }
-
-/** A loopback port nothing listens on: bound once, then released. */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
