@@ -22,6 +22,12 @@ const GONE = quoteIdentifier('affiliate_mirror_gone');
  */
 const MAX_DELETIONS = 100_000;
 
+/** What catching up did, and the digests it leaves. */
+export interface CaughtUp extends DifferenceApplied {
+  /** The destination's digests of the range now, `held` adjusted by what was written. */
+  digests: RangeDigests;
+}
+
 /**
  * Catches `ranges` up with the source by version, the cheap way. Every mirror row carries the
  * `change_seq` of the source change that wrote it, and the source numbers its changes in one
@@ -36,11 +42,6 @@ const MAX_DELETIONS = 100_000;
  * what still differs. Returns undefined, having written nothing, when there are too many
  * deletions to be worth it.
  */
-export interface CaughtUp extends DifferenceApplied {
-  /** The destination's digests of the range now, `held` adjusted by what was written. */
-  digests: RangeDigests;
-}
-
 export async function catchUpByVersion(
   scope: RangeScope,
   range: TimeRange,
@@ -157,28 +158,6 @@ async function modified(
   return { digests: digestsOf(inRange), rows };
 }
 
-/** Mirror rows of the ranges deleted at the source after they were written. */
-function deleteOlderThanDeletion(
-  scope: RangeScope,
-  range: TimeRange,
-  ranges: TimeRange[],
-): Promise<Modified> {
-  return modified(
-    scope,
-    range,
-    `DELETE FROM ${scope.target} AS target
-      WHERE target.affiliate_id = $1 AND target.id = ANY (ARRAY(
-          SELECT deleted.id FROM ${GONE} AS gone
-           CROSS JOIN LATERAL (
-               SELECT held.id FROM ${scope.target} AS held
-                WHERE held.affiliate_id = $1 AND held.id = gone.id
-                  AND held.change_seq < gone.change_seq
-                  AND (${withinSql(ranges, 4, 'held')})
-               OFFSET 0) AS deleted))`,
-    rangeValues(ranges),
-  );
-}
-
 /*
  * The statements here look up each changed or deleted row in the mirror by its primary key,
  * and delete by that key (never by ctid, which is only unique within one partition). Written
@@ -189,22 +168,56 @@ function deleteOlderThanDeletion(
  */
 
 /**
- * Mirror rows, wherever their event time puts them, that a newer source row replaces: another
- * version of the row, or the same row moved into these ranges.
+ * Deletes the mirror rows (`held`) that have the id of a row of `listed` (aliased `listed`) and
+ * meet `condition`.
  */
-function deleteOutdated(scope: RangeScope, range: TimeRange): Promise<Modified> {
-  const columns = columnNames(scope.table);
+function deleteListed(
+  scope: RangeScope,
+  range: TimeRange,
+  listed: string,
+  condition: string,
+  values: string[] = [],
+): Promise<Modified> {
   return modified(
     scope,
     range,
     `DELETE FROM ${scope.target} AS target
       WHERE target.affiliate_id = $1 AND target.id = ANY (ARRAY(
-          SELECT outdated.id FROM ${NEWER} AS newer
+          SELECT found.id FROM ${listed} AS listed
            CROSS JOIN LATERAL (
                SELECT held.id FROM ${scope.target} AS held
-                WHERE held.affiliate_id = $1 AND held.id = newer.id
-                  AND ROW(${quoteList(columns, 'newer.')}) IS DISTINCT FROM ROW(${quoteList(columns, 'held.')})
-               OFFSET 0) AS outdated))`,
+                WHERE held.affiliate_id = $1 AND held.id = listed.id AND (${condition})
+               OFFSET 0) AS found))`,
+    values,
+  );
+}
+
+/** Mirror rows of the ranges deleted at the source after they were written. */
+function deleteOlderThanDeletion(
+  scope: RangeScope,
+  range: TimeRange,
+  ranges: TimeRange[],
+): Promise<Modified> {
+  return deleteListed(
+    scope,
+    range,
+    GONE,
+    `held.change_seq < listed.change_seq AND (${withinSql(ranges, 4, 'held')})`,
+    rangeValues(ranges),
+  );
+}
+
+/**
+ * Mirror rows, wherever their event time puts them, that a newer source row replaces: another
+ * version of the row, or the same row moved into these ranges.
+ */
+function deleteOutdated(scope: RangeScope, range: TimeRange): Promise<Modified> {
+  const columns = columnNames(scope.table);
+  return deleteListed(
+    scope,
+    range,
+    NEWER,
+    `ROW(${quoteList(columns, 'listed.')}) IS DISTINCT FROM ROW(${quoteList(columns, 'held.')})`,
   );
 }
 
