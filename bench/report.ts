@@ -79,10 +79,11 @@ function throughputTable(results: BenchResults): string[] {
 function profileTable(profiles: ChunkProfile[]): string[] {
   if (profiles.length === 0) return [];
   const steps = [...new Set(profiles.flatMap((p) => [...p.steps.keys()]))];
-  const widths = [34, ...profiles.map(() => 16)];
+  const labelWidth = Math.max(34, ...steps.map((step) => step.length + 4));
+  const widths = [labelWidth, ...profiles.map(() => 16)];
   const lines = [
     `Chunk steps, ms summed over ${profiles[0]!.rows.toLocaleString('en-US')} rows ` +
-      '(replaceRange of the destination, timed per statement):',
+      '(syncRange of the destination, timed per statement):',
     row(['', ...profiles.map((p) => p.label)], widths),
   ];
   for (const step of steps) {
