@@ -14,6 +14,8 @@ export const errorCatalogue = {
   EXECUTION_NOT_FOUND: { status: 404, title: 'No such execution for the affiliates you can see.' },
   EVENT_NOT_FOUND: { status: 404, title: 'No such event for this affiliate.' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route.' },
+  URL_MALFORMED: { status: 400, title: 'The URL path is not valid percent-encoding.' },
+  URL_SEGMENT_TOO_LONG: { status: 414, title: 'A segment of the URL path is too long.' },
   CONNECTOR_DISABLED: { status: 409, title: 'The connector is disabled; enable it first.' },
   BODY_MALFORMED: { status: 400, title: 'The request body is not valid JSON.' },
   BODY_TOO_LARGE: { status: 413, title: 'The request body is too large.' },

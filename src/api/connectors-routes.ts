@@ -51,8 +51,9 @@ function newFields(deps: ApiDeps, input: ConnectorInput): ConnectorFields {
 
 /**
  * A replacement's fields. Omitted optional fields keep their current values. The stored
- * password is kept only while it goes to the same server as the same user: sending it to a
- * new host or user needs whoever changes them to give the password too.
+ * password is kept only while it goes to the same server as the same user, as protected as
+ * before: sending it to a new host or user, or over a connection without TLS, needs whoever
+ * changes them to give the password too.
  */
 function replacedFields(deps: ApiDeps, input: ConnectorInput, current: ConnectorRecord) {
   const sameTarget =
@@ -60,12 +61,13 @@ function replacedFields(deps: ApiDeps, input: ConnectorInput, current: Connector
     input.port === current.port &&
     input.database === current.database &&
     input.username === current.username &&
-    input.engine === current.engine;
+    input.engine === current.engine &&
+    (input.useSsl || !current.useSsl);
   if (input.password === undefined && !sameTarget) {
     throw AppError.invalidField(
       'VALIDATION_FAILED',
       'password',
-      'is required when engine, host, port, database or username change.',
+      'is required when engine, host, port, database or username change, or useSsl is turned off.',
     );
   }
   const fields: ConnectorFields = {

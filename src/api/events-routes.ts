@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { AppError, asError } from '../errors.ts';
-import { getAffiliate } from '../store/affiliates-store.ts';
 import { deleteEvent, upsertEventRows, type EventRows } from '../store/events-store.ts';
 import type { Policy } from '../store/tokens-store.ts';
 import type { ApiDeps } from './api-deps.ts';
@@ -31,7 +30,11 @@ const tags = ['events'];
 const security = [{ ApiKey: [] }];
 const problems = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema };
 
-/** The caller may write this affiliate's tracking data; a missing affiliate is a 404. */
+/**
+ * The caller may write this affiliate's tracking data. An affiliate the token does not name is
+ * refused alike whether it exists or not: a token learns nothing about other affiliates. (A
+ * token names only affiliates that exist: the store's keys see to that.)
+ */
 async function authorizeWriter(deps: ApiDeps, request: FastifyRequest, affiliateId: number) {
   const principal = request.principal ?? (await authenticate(deps.pool, request));
   if (!WRITER_POLICIES.includes(principal.policy)) {
@@ -43,7 +46,6 @@ async function authorizeWriter(deps: ApiDeps, request: FastifyRequest, affiliate
   }
   if (canSeeAffiliate(principal, affiliateId)) return;
 
-  await getAffiliate(deps.pool, affiliateId);
   throw AppError.invalidField(
     'AFFILIATE_FORBIDDEN',
     'affiliateId',
@@ -128,6 +130,10 @@ function registerDeleteRoute(scope: FastifyInstance, deps: ApiDeps) {
     },
     async (request, reply) => {
       const { affiliateId, type, id } = request.params;
+      // No stored id holds NUL (ingest refuses them), and PostgreSQL cannot even compare one.
+      if (id.includes('\0')) {
+        throw AppError.invalidField('VALIDATION_FAILED', 'id', 'must not contain NUL characters.');
+      }
       const deleted = await deleteEvent(deps.pool, affiliateId, eventShapes[type].table, id);
       if (!deleted) {
         throw new AppError('EVENT_NOT_FOUND', `Affiliate ${affiliateId} has no ${type} "${id}".`);

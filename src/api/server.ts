@@ -1,7 +1,13 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 
-import { AppError } from '../errors.ts';
+import { AppError, errorCatalogue } from '../errors.ts';
 import { registerAffiliateRoutes } from './affiliates-routes.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { registerConnectionTestRoutes } from './connection-test-routes.ts';
@@ -15,6 +21,28 @@ import { handleError } from './problem.ts';
 import { registerReloadRoutes } from './reload-routes.ts';
 
 const BODY_LIMIT_BYTES = 1_048_576;
+
+/**
+ * The longest path segment the router takes, as sent (percent-encoded). An event id may be 256
+ * characters, and one character can take 12 when encoded (a 4-byte one, `%F0%9F%98%80`, is
+ * two UTF-16 characters), so ids within their limit always reach the route and its schema.
+ */
+const MAX_PATH_SEGMENT_CHARS = 256 * 12;
+
+/**
+ * Errors the router raises before any route or hook runs (a path that is not valid
+ * percent-encoding, a segment over the limit) become problem+json like every other error.
+ */
+function routerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const appError =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new AppError(
+          'URL_SEGMENT_TOO_LONG',
+          `A segment of the URL path is longer than ${MAX_PATH_SEGMENT_CHARS} characters.`,
+        )
+      : new AppError('URL_MALFORMED', errorCatalogue.URL_MALFORMED.title);
+  return handleError(appError, request, reply);
+}
 
 /**
  * `content-type: application/json` with no body (a DELETE from many HTTP clients) reads as no
@@ -88,6 +116,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    maxParamLength: MAX_PATH_SEGMENT_CHARS,
+    frameworkErrors: routerError,
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   });
 

@@ -346,6 +346,25 @@ describe('replacing and removing connectors', () => {
     assert.equal(moved.body.errors[0].field, 'password');
   });
 
+  test('the stored password is not sent without TLS: turning useSsl off needs the password', async () => {
+    const { body: connector } = await createConnector({ useSsl: true });
+    const path = `/v1/affiliates/connectors/${connector.id}`;
+    const plain = await api.request('PUT', path, {
+      token: admin,
+      body: { ...body, password: undefined, useSsl: false },
+    });
+
+    assert.equal(plain.status, 400);
+    assert.equal(plain.body.errors[0].field, 'password');
+
+    const stillTls = await api.request('PUT', path, {
+      token: admin,
+      body: { ...body, password: undefined, useSsl: true, schema: 'tls_kept' },
+    });
+    assert.equal(stillTls.status, 200);
+    assert.equal(stillTls.body.schema, 'tls_kept');
+  });
+
   test('a SqlServer connector defaults to the dbo schema', async () => {
     const { body: connector } = await createConnector({ engine: 'SqlServer' });
     assert.equal(connector.schema, 'dbo');

@@ -295,6 +295,54 @@ describe('DELETE /v1/affiliates/{affiliateId}/events/{type}/{id}', () => {
     assert.equal(response.status, 400);
     assert.equal(response.body.errors[0].field, 'type');
   });
+
+  test('refuses an id with NUL naming it (400), as ingest does', async () => {
+    const response = await api.request('DELETE', `${url}/click/a%00b`, { token: writer });
+
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'VALIDATION_FAILED');
+    assert.deepEqual(response.body.errors, [
+      { field: 'id', message: 'must not contain NUL characters.' },
+    ]);
+  });
+
+  test('deletes any id ingest accepts: 256 characters, 4-byte ones included', async () => {
+    const longest = 'L'.repeat(150) + '😀'.repeat(53);
+    assert.equal(longest.length, 256);
+    assert.equal((await post([click(longest)])).body.accepted, 1);
+
+    const deleted = await api.request('DELETE', `${url}/click/${encodeURIComponent(longest)}`, {
+      token: writer,
+    });
+    assert.equal(deleted.status, 204);
+    assert.equal(await stored('clicks', longest), undefined);
+
+    const tooLong = await api.request('DELETE', `${url}/click/${'L'.repeat(257)}`, {
+      token: writer,
+    });
+    assert.equal(tooLong.status, 400);
+    assert.equal(tooLong.body.errors[0].field, 'id');
+  });
+});
+
+describe('URLs the router cannot read', () => {
+  test('a path that is not valid percent-encoding is a problem+json 400', async () => {
+    const response = await api.request('GET', '/v1/executions/%ZZ', { token: admin });
+
+    assert.equal(response.status, 400);
+    assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+    assert.equal(response.body.code, 'URL_MALFORMED');
+  });
+
+  test('a path segment over the router limit is a problem+json 414', async () => {
+    const response = await api.request('GET', `/v1/executions/${'9'.repeat(4000)}`, {
+      token: admin,
+    });
+
+    assert.equal(response.status, 414);
+    assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+    assert.equal(response.body.code, 'URL_SEGMENT_TOO_LONG');
+  });
 });
 
 describe('events API access', () => {
@@ -321,7 +369,7 @@ describe('events API access', () => {
     assert.equal(allowed.body.accepted, 1);
   });
 
-  test("refuses another affiliate's token (403) and an unknown affiliate (404)", async () => {
+  test("refuses another affiliate's token and an unknown affiliate alike (403)", async () => {
     const forbidden = await post([click('x')], otherWriter);
     assert.equal(forbidden.status, 403);
     assert.equal(forbidden.body.code, 'AFFILIATE_FORBIDDEN');
@@ -329,9 +377,15 @@ describe('events API access', () => {
     const deleteForbidden = await api.request('DELETE', `${url}/click/c-1`, { token: otherWriter });
     assert.equal(deleteForbidden.status, 403);
 
+    // Whether affiliate 999999 exists is none of this token's business.
     const missing = await post([click('x')], writer, '/v1/affiliates/999999/events');
-    assert.equal(missing.status, 404);
-    assert.equal(missing.body.code, 'AFFILIATE_NOT_FOUND');
+    assert.equal(missing.status, 403);
+    assert.equal(missing.body.code, 'AFFILIATE_FORBIDDEN');
+    const deleteMissing = await api.request('DELETE', '/v1/affiliates/999999/events/click/c-1', {
+      token: writer,
+    });
+    assert.equal(deleteMissing.status, 403);
+    assert.equal(deleteMissing.body.code, 'AFFILIATE_FORBIDDEN');
 
     const invalid = await post([click('x')], writer, '/v1/affiliates/abc/events');
     assert.equal(invalid.status, 400);
