@@ -167,8 +167,9 @@ export interface Destination {
    * customer changed: a dropped table is recreated, a dropped column added back, a dropped
    * primary key restored, each followed by a backfill (see SchemaReport). What cannot be
    * repaired without losing or guessing data fails with SCHEMA_DRIFT naming the table, the
-   * column and what to do: a key column missing, a column of another type, a NOT NULL column
-   * the mirror does not write. Nothing is written to a table in that state.
+   * column and what to do: a key column missing, a column of another type (or, on PostgreSQL,
+   * of a nondeterministic collation), a NOT NULL column the mirror does not write. Nothing is
+   * written to a table in that state.
    */
   ensureTables(tables: MirrorTable[]): Promise<SchemaReport>;
 

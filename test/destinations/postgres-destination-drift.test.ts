@@ -3,11 +3,21 @@
  * for a backfill), and what it refuses with SCHEMA_DRIFT without changing anything.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 
-import { START_OF_CHANGES, type ChangeCursor } from '../../src/destinations/destination.ts';
+import {
+  START_OF_CHANGES,
+  type ChangeCursor,
+  type Destination,
+  type TimeRange,
+} from '../../src/destinations/destination.ts';
 import { SchemaDriftError } from '../../src/destinations/schema-drift.ts';
 import { dimensionTables, eventTables } from '../../src/mirror/tables.ts';
+import { upsertAffiliate } from '../../src/store/affiliates-store.ts';
+import { SourceSnapshot } from '../../src/store/source-snapshot.ts';
+import { createTestStore } from '../support/databases.ts';
+import { postgresCanonicalRows } from './engines-under-test.ts';
 import {
   assertFails,
   chunkMark,
@@ -22,6 +32,49 @@ const brands = dimensionTables.find((table) => table.name === 'brands')!;
 const tables = [clicks, conversions, brands];
 
 const { admin, open } = await destinationTestDatabase('postgres_destination_drift');
+
+/** Nondeterministic collations come only from ICU; a server built without it has none. */
+const icuCollations = await admin.query<{ count: number }>(
+  `SELECT count(*)::int AS count FROM pg_collation WHERE collprovider = 'i'`,
+);
+const icu = {
+  skip: icuCollations.rows[0]!.count > 0 ? false : 'the server has no ICU (built without it)',
+};
+
+/** Case-insensitive ICU collations in `schema`: `ci` nondeterministic, `ci_ordered` not. */
+function createCollationsSql(schema: string): string {
+  const locale = `provider = icu, locale = 'und-u-ks-level2'`;
+  return `CREATE COLLATION "${schema}".ci (${locale}, deterministic = false);
+    CREATE COLLATION "${schema}".ci_ordered (${locale}, deterministic = true)`;
+}
+
+/**
+ * The source of the reloads: affiliate 7's page views on one day, with ids and user agents
+ * that differ only in case, which a case-insensitive collation would call equal.
+ */
+const store = await createTestStore('postgres_destination_drift_store');
+const pageviews = eventTables.pageviews;
+const day: TimeRange = {
+  from: '2017-11-07T00:00:00.000000Z',
+  toExclusive: '2017-11-08T00:00:00.000000Z',
+};
+await upsertAffiliate(store.pool, { id: 7, name: 'Affiliate 7', features: [] });
+await store.pool.query(
+  `INSERT INTO pageviews (affiliate_id, id, occurred_at, user_agent) VALUES
+     (7, 'p1', '2017-11-07T01:00:00Z', 'Mozilla/5.0'), (7, 'P1', '2017-11-07T01:10:00Z', 'MOZILLA/5.0'),
+     (7, 'p2', '2017-11-07T05:00:00Z', 'curl/8.5'), (7, 'p3', '2017-11-07T05:30:00Z', NULL)`,
+);
+
+/** Re-mirrors `day` of the source's page views by difference, as a reload does. */
+async function reloadPageviews(destination: Destination) {
+  const snapshot = await SourceSnapshot.open(store.pool, pageviews, 7, day);
+  try {
+    const claim = { executionId: randomUUID(), chunkIndex: 0, workerId: 'test-worker' };
+    return await destination.syncRange!(pageviews, 7, day, snapshot, claim);
+  } finally {
+    await snapshot.close();
+  }
+}
 
 const at = (xid: number, seq: number): ChangeCursor => ({ xid: String(xid), seq: String(seq) });
 
@@ -70,6 +123,14 @@ async function seqs(schema: string, table: string): Promise<string[]> {
     `SELECT affiliate_id || ':' || id || ':' || change_seq AS row FROM "${schema}"."${table}" ORDER BY 1`,
   );
   return result.rows.map((row) => row.row);
+}
+
+async function tablesIn(schema: string): Promise<string[]> {
+  const result = await admin.query<{ tablename: string }>(
+    `SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1`,
+    [schema],
+  );
+  return result.rows.map((row) => row.tablename);
 }
 
 async function driftOf(promise: Promise<unknown>): Promise<SchemaDriftError> {
@@ -238,6 +299,87 @@ describe('ensureTables after a customer changed the mirror tables', () => {
 
     assert.deepEqual(await destination.ensureTables(tables), { created: [], addedColumns: [] });
   });
+
+  // Regression: with user_agent under a nondeterministic collation, ensureTables accepted the
+  // table and every later re-mirror failed RECONCILIATION_FAILED on identical bytes.
+  for (const column of ['user_agent', 'id']) {
+    it(`refuses clicks.${column} under a nondeterministic collation`, icu, async () => {
+      const schema = `nondeterministic_${column}`;
+      const destination = await mirroredSchema(schema);
+      await admin.query(`${createCollationsSql(schema)};
+        ALTER TABLE "${schema}".clicks ALTER COLUMN ${column} TYPE text COLLATE "${schema}".ci;
+        ALTER TABLE "${schema}".brands DROP COLUMN name; DROP TABLE "${schema}".conversions`);
+
+      const error = await driftOf(destination.ensureTables(tables));
+
+      assert.ok(
+        error.message.startsWith(
+          `${schema}.clicks.${column} has the nondeterministic collation "ci", under which text of different bytes can be equal`,
+        ),
+        error.message,
+      );
+      assert.ok(
+        error.message.includes(
+          `Change it with ALTER TABLE "${schema}"."clicks" ALTER COLUMN "${column}" TYPE text COLLATE "default" (or another deterministic collation, such as "C"), or drop the table`,
+        ),
+        error.message,
+      );
+      assert.deepEqual(error.tables, ['clicks']);
+      assert.deepEqual(await tablesIn(schema), [
+        '_mirror_chunks',
+        '_mirror_cursors',
+        'brands',
+        'clicks',
+      ]);
+      assert.deepEqual(await seqs(schema, 'clicks'), ['7:c1:10', '8:c1:20']);
+      assert.deepEqual(await seqs(schema, 'brands'), ['7:b1:10', '8:b1:20']);
+      assert.deepEqual(await destination.readCursor(clicks, 7), at(100, 10));
+    });
+  }
+
+  it('works again after the ALTER TABLE that the refusal of a collation gives', icu, async () => {
+    const destination = await mirroredSchema('collation_fixed');
+    await admin.query(`${createCollationsSql('collation_fixed')};
+      ALTER TABLE collation_fixed.clicks ALTER COLUMN user_agent TYPE text COLLATE collation_fixed.ci`);
+    const error = await driftOf(destination.ensureTables(tables));
+
+    await admin.query(
+      /Change it with (ALTER TABLE .*? COLLATE "default")/.exec(error.message)![1]!,
+    );
+
+    assert.deepEqual(await destination.ensureTables(tables), { created: [], addedColumns: [] });
+    assert.deepEqual(await seqs('collation_fixed', 'clicks'), ['7:c1:10', '8:c1:20']);
+  });
+
+  for (const { collation, schema, collate, options } of [
+    { collation: '"C"', schema: 'collated_c', collate: '"C"', options: {} },
+    {
+      collation: 'a deterministic case-insensitive ICU collation',
+      schema: 'collated_icu',
+      collate: '"collated_icu".ci_ordered',
+      options: icu,
+    },
+  ]) {
+    it(`accepts ${collation} on id and user_agent; reloads then match`, options, async () => {
+      const destination = open({ schema });
+      await destination.ensureTables([pageviews]);
+      if (collate !== '"C"') await admin.query(createCollationsSql(schema));
+      await admin.query(`ALTER TABLE "${schema}".pageviews
+        ALTER COLUMN id TYPE text COLLATE ${collate}, ALTER COLUMN user_agent TYPE text COLLATE ${collate}`);
+
+      const report = await destination.ensureTables([pageviews]);
+      const first = await reloadPageviews(destination);
+      const again = await reloadPageviews(destination);
+
+      assert.deepEqual(report, { created: [], addedColumns: [] });
+      assert.equal(first.rowsWritten, 4);
+      assert.deepEqual(again, { rowsWritten: 0, rowsDeleted: 0, rowsInRange: 4, rowsRead: 0 });
+      assert.deepEqual(
+        await postgresCanonicalRows(admin, `"${schema}".pageviews`, pageviews, 7, day),
+        await postgresCanonicalRows(store.pool, 'pageviews', pageviews, 7, day),
+      );
+    });
+  }
 
   it('refuses a NOT NULL column of its own without a default; inserts would fail', async () => {
     const destination = await mirroredSchema('extra_not_null');

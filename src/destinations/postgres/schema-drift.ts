@@ -28,6 +28,10 @@ interface CatalogColumn {
   notNull: boolean;
   /** A default, an identity or a generated column: inserts that leave it out still work. */
   filled: boolean;
+  /** The collation's name (`default` for the database's); null for a type without one. */
+  collation: string | null;
+  /** False for a nondeterministic collation, under which text of other bytes can be equal. */
+  deterministic: boolean;
 }
 
 interface CatalogTable {
@@ -43,7 +47,11 @@ export function occurredAtIndexName(table: MirrorTable): string {
   return `${table.name}_affiliate_id_occurred_at_idx`;
 }
 
-/** Every relation of `names` in the schema, with its columns, primary key and indexes. */
+/**
+ * Every relation of `names` in the schema, with its columns, primary key and indexes.
+ * `collisdeterministic` is read through `to_jsonb` because PostgreSQL 11 has no such column
+ * (nor nondeterministic collations): there the column reads as deterministic.
+ */
 export async function readCatalog(
   client: PoolClient,
   schema: string,
@@ -53,7 +61,9 @@ export async function readCatalog(
     `SELECT c.relname AS name, c.relkind::text AS kind,
             coalesce(json_agg(json_build_object(
                 'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
-                'notNull', a.attnotnull, 'filled', a.atthasdef OR a.attidentity <> ''
+                'notNull', a.attnotnull, 'filled', a.atthasdef OR a.attidentity <> '',
+                'collation', co.collname,
+                'deterministic', coalesce((to_jsonb(co) ->> 'collisdeterministic')::boolean, true)
               ) ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '[]') AS columns,
             (SELECT array_agg(k.attname::text ORDER BY key.position)
                FROM pg_constraint p
@@ -65,6 +75,7 @@ export async function readCatalog(
        FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+       LEFT JOIN pg_collation co ON co.oid = a.attcollation
       WHERE n.nspname = $1 AND c.relname = ANY($2::text[])
       GROUP BY c.oid, c.relname, c.relkind`,
     [schema, names],
@@ -129,7 +140,10 @@ function planTable(schema: string, table: MirrorTable, found: CatalogTable, plan
   }
 }
 
-/** A missing column that may be empty is added back; a key column or another type cannot be. */
+/**
+ * A missing column that may be empty is added back; a key column, another type or a
+ * nondeterministic collation cannot be.
+ */
 function planMirrorColumns(
   schema: string,
   table: MirrorTable,
@@ -155,8 +169,28 @@ function planMirrorColumns(
       problem(
         `${where}.${column.name} is ${present.type}; the mirror needs ${needs}. Change it back with ${alter}, ${DROP_TO_REBUILD}`,
       );
+    } else if (present.collation && !present.deterministic) {
+      problem(nondeterministicCollation(schema, table, column.name, needs, present.collation));
     }
   }
+}
+
+/**
+ * Under a nondeterministic collation, text of different bytes can be equal, and PostgreSQL
+ * hashes it by the collation's sort key instead of its bytes: the digests a re-mirror compares
+ * with the source's (sql/range-digest.ts) never match, even on equal rows, and ids that differ
+ * only in case would be one key. Deterministic collations ("C", libc locales, deterministic ICU
+ * ones) compare and hash by the bytes, and are fine.
+ */
+function nondeterministicCollation(
+  schema: string,
+  table: MirrorTable,
+  column: string,
+  type: string,
+  collation: string,
+): string {
+  const alter = `ALTER TABLE ${qualifiedName(schema, table.name)} ALTER COLUMN ${quoteIdentifier(column)} TYPE ${type} COLLATE "default"`;
+  return `${schema}.${table.name}.${column} has the nondeterministic collation ${quoteIdentifier(collation)}, under which text of different bytes can be equal, so the mirror cannot check its rows against the source's. Change it with ${alter} (or another deterministic collation, such as "C"), ${DROP_TO_REBUILD}`;
 }
 
 /** The customer's own columns are theirs, unless they make the mirror's inserts fail. */
