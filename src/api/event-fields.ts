@@ -1,4 +1,10 @@
-import { formatMicros, parseInstant } from '../engine/reload-window.ts';
+import {
+  EARLIEST_EVENT_MICROS,
+  EVENT_YEARS_TEXT,
+  formatMicros,
+  LATEST_EVENT_MICROS_EXCLUSIVE,
+  parseInstant,
+} from '../engine/reload-window.ts';
 import { stripNulBytes } from '../importers/batch-writer.ts';
 
 /**
@@ -57,12 +63,17 @@ const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$/;
  * later second (or day) than the one it was sent with.
  */
 export function readOccurredAt(value: unknown): unknown {
+  const expected =
+    'an ISO 8601 date-time such as 2025-01-31T18:04:05.123456Z (no offset means UTC)';
+  if (value === undefined || value === null || value === '') {
+    return new Invalid(`is required: ${expected}.`);
+  }
   const parsed = typeof value === 'string' ? parseInstant(value, 'to') : undefined;
-  if (!parsed || parsed.dateOnly) {
-    return new Invalid(
-      'is required: an ISO 8601 date-time such as 2025-01-31T18:04:05.123456Z ' +
-        `(no offset means UTC); got ${shortJson(value)}.`,
-    );
+  if (!parsed || parsed.dateOnly)
+    return new Invalid(`must be ${expected}; got ${shortJson(value)}.`);
+  if (parsed.micros < EARLIEST_EVENT_MICROS || parsed.micros >= LATEST_EVENT_MICROS_EXCLUSIVE) {
+    // Reload windows cover these years only: an event outside them could never be reloaded.
+    return new Invalid(`must lie ${EVENT_YEARS_TEXT}; got ${shortJson(value)}.`);
   }
   return CANONICAL_UTC.test(value as string) ? value : formatMicros(parsed.micros);
 }
@@ -88,6 +99,12 @@ export function readStatusCode(value: unknown): unknown {
 
 export function readBytes(value: unknown): unknown {
   if (value === null || value === undefined) return null;
+  if (typeof value === 'number' && value > Number.MAX_SAFE_INTEGER) {
+    // Such a JSON number has already lost digits; quoting what it became would mislead.
+    return new Invalid(
+      `must be at most ${Number.MAX_SAFE_INTEGER}, the largest exact JSON integer.`,
+    );
+  }
   if (!Number.isSafeInteger(value) || (value as number) < 0) {
     return new Invalid(`must be an integer of 0 or more; got ${shortJson(value)}.`);
   }

@@ -61,6 +61,17 @@ export function parseReloadRequest(body: unknown, timeZone: string): ReloadReque
   }
 
   const record = fields as Record<string, unknown>;
+  // A misspelt field must not be ignored: "datatype" would reload clicks, the default.
+  const unknown = Object.keys(record).filter(
+    (name) => !Object.hasOwn(reloadBodySchema.properties, name),
+  );
+  if (unknown.length > 0) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `Unknown field ${unknown.join(', ')}; a reload takes ${Object.keys(reloadBodySchema.properties).join(', ')}.`,
+      { fields: unknown.map((field) => ({ field, message: 'is not a known field' })) },
+    );
+  }
   const dataType = readDataType(record.dataType);
   if (dataType === 'dimensions') return { dataType, window: null };
 

@@ -113,9 +113,13 @@ export interface ReloadWindow {
   timeZone: string;
 }
 
-/** Tracking data lives in these years; outside them a date is a mistake, not a window. */
-const EARLIEST = parseInstant('1900-01-01', 'from')!.micros;
-const LATEST = parseInstant('3000-01-01', 'from')!.micros;
+/**
+ * Tracking data lives in the years 1900 to 2999: outside them a date is a mistake, not a
+ * window, and ingest refuses events outside them, so that every stored event can be reloaded.
+ */
+export const EARLIEST_EVENT_MICROS = parseInstant('1900-01-01', 'from')!.micros;
+export const LATEST_EVENT_MICROS_EXCLUSIVE = parseInstant('3000-01-01', 'from')!.micros;
+export const EVENT_YEARS_TEXT = 'between 1900-01-01 and 2999-12-31';
 
 function readDate(value: unknown, field: 'fromDate' | 'toDate'): ParsedInstant {
   if (value === undefined || value === null || value === '') {
@@ -132,11 +136,11 @@ function readDate(value: unknown, field: 'fromDate' | 'toDate'): ParsedInstant {
       `must be an ISO 8601 date-time such as 2017-11-07T00:00:00Z, or a date such as 2017-11-07; got ${JSON.stringify(value)}.`,
     );
   }
-  if (parsed.micros < EARLIEST || parsed.micros >= LATEST) {
+  if (parsed.micros < EARLIEST_EVENT_MICROS || parsed.micros >= LATEST_EVENT_MICROS_EXCLUSIVE) {
     throw AppError.invalidField(
       'RELOAD_DATE_INVALID',
       field,
-      `must lie between 1900-01-01 and 2999-12-31; got ${JSON.stringify(value)}.`,
+      `must lie ${EVENT_YEARS_TEXT}; got ${JSON.stringify(value)}.`,
     );
   }
   return parsed;
@@ -166,6 +170,8 @@ export function resolveReloadWindow(
     : to.micros + 1n;
 
   if (fromMicros >= toExclusiveMicros) {
+    throwIfSkippedDay(from, 'fromDate', timeZone);
+    throwIfSkippedDay(to, 'toDate', timeZone);
     throw AppError.invalidField(
       'RELOAD_WINDOW_INVALID',
       'fromDate',
@@ -179,6 +185,22 @@ export function resolveReloadWindow(
     toExclusiveMicros,
     timeZone,
   };
+}
+
+/**
+ * A window can be empty because a date-only end names a day its zone never had: Pacific/Apia
+ * went from 2011-12-29 straight to 2011-12-31. Said as such, not as "fromDate is after toDate".
+ */
+function throwIfSkippedDay(end: ParsedInstant, field: 'fromDate' | 'toDate', timeZone: string) {
+  if (!end.dateOnly) return;
+  const start = zonedDayStartMicros(end.date, timeZone);
+  if (start !== zonedDayStartMicros(nextCalendarDate(end.date), timeZone)) return;
+
+  throw AppError.invalidField(
+    'RELOAD_DATE_INVALID',
+    field,
+    `is a day ${timeZone} does not have: its clocks skipped from the day before to the day after.`,
+  );
 }
 
 function minMicros(a: bigint, b: bigint): bigint {

@@ -148,6 +148,31 @@ describe('connectors API', () => {
     }
   });
 
+  test('a value of the wrong JSON type is refused, not converted', async () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ port: String(body.port) }, 'port'],
+      [{ port: [body.port] }, 'port'],
+      [{ useSsl: 0 }, 'useSsl'],
+      [{ useSsl: 'false' }, 'useSsl'],
+      [{ password: 12345 }, 'password'],
+      [{ affiliateId: true }, 'affiliateId'],
+    ];
+    for (const path of ['/v1/affiliates/connectors', '/v1/affiliates/connectors/test-connection']) {
+      for (const [override, field] of cases) {
+        const response = await api.request('POST', path, {
+          token: admin,
+          body: { ...body, ...override },
+        });
+        assert.equal(response.status, 400, `${path} ${field}: ${JSON.stringify(response.body)}`);
+        assert.deepEqual(
+          response.body.errors.map((error: { field: string }) => error.field),
+          [field],
+          `${path}: ${JSON.stringify(override)}`,
+        );
+      }
+    }
+  });
+
   test('creating for an affiliate the token cannot see is forbidden', async () => {
     await api.tenant(9);
     const response = await api.request('POST', '/v1/affiliates/connectors', {

@@ -193,6 +193,42 @@ describe('POST /v1/affiliates/{affiliateId}/events', () => {
     assert.equal(await stored('clicks', 'bad-2'), undefined);
   });
 
+  test('an occurredAt that is missing, unreadable or outside 1900..2999 is refused as such', async () => {
+    const undated = { type: 'click', id: 'no-time' };
+    const response = await post([
+      undated,
+      click('bad-time', { occurredAt: 'yesterday' }),
+      click('too-early', { occurredAt: '0001-01-01T00:00:00Z' }),
+      click('too-late', { occurredAt: '3000-01-01T00:00:00Z' }),
+      click('first', { occurredAt: '1900-01-01T00:00:00Z' }),
+      click('last', { occurredAt: '2999-12-31T23:59:59.999999Z' }),
+    ]);
+
+    assert.equal(response.body.accepted, 2);
+    const messages = response.body.rejected.map((r: any) => `${r.index}: ${r.message}`);
+    assert.match(messages[0], /^0: is required: an ISO 8601 date-time/);
+    assert.match(messages[1], /^1: must be an ISO 8601 date-time .*; got "yesterday"/);
+    assert.match(messages[2], /^2: must lie between 1900-01-01 and 2999-12-31; got "0001-01-01/);
+    assert.match(messages[3], /^3: must lie between 1900-01-01 and 2999-12-31/);
+  });
+
+  test('a bytes count beyond the exact JSON integers is refused without quoting a rounded value', async () => {
+    const response = await api.request('POST', url, {
+      token: writer,
+      // 2^53 + 1: JSON.parse would read it as 2^53.
+      rawBody: JSON.stringify({
+        events: [{ type: 'pageview', id: 'big', occurredAt: '2025-03-01T00:00:00Z', bytes: 1 }],
+      }).replace('"bytes":1', '"bytes":9007199254740993'),
+    });
+
+    assert.equal(response.body.accepted, 0);
+    assert.equal(response.body.rejected[0].field, 'bytes');
+    assert.equal(
+      response.body.rejected[0].message,
+      'must be at most 9007199254740991, the largest exact JSON integer.',
+    );
+  });
+
   test('strips NUL characters from text and says so, but refuses them in an id', async () => {
     const response = await post([
       click('c-nul', { referrer: 'a\u0000b\u0000' }),

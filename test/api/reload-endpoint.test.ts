@@ -101,7 +101,14 @@ describe('POST /v1/affiliates/connectors/{id}/reload', () => {
     assert.equal(execution.body.affiliateId, 7);
   });
 
-  const badInputs = [
+  interface BadInput {
+    name: string;
+    body: Record<string, unknown>;
+    code: string;
+    field: string;
+    detail: RegExp;
+  }
+  const badInputs: BadInput[] = [
     {
       name: 'an unknown dataType, listing the valid ones',
       body: { dataType: 'sales', fromDate: '2017-11-07', toDate: '2017-11-07' },
@@ -136,6 +143,20 @@ describe('POST /v1/affiliates/connectors/{id}/reload', () => {
       code: 'RELOAD_DATE_INVALID',
       field: 'toDate',
       detail: /toDate/,
+    },
+    {
+      name: 'a misspelt field, instead of reloading the default data type',
+      body: { datatype: 'conversions', fromDate: '2017-11-07', toDate: '2017-11-07' },
+      code: 'VALIDATION_FAILED',
+      field: 'datatype',
+      detail: /Unknown field datatype; a reload takes dataType, fromDate, toDate/,
+    },
+    {
+      name: 'a field named like an object property',
+      body: { toString: 'x', fromDate: '2017-11-07', toDate: '2017-11-07' },
+      code: 'VALIDATION_FAILED',
+      field: 'toString',
+      detail: /Unknown field toString/,
     },
     {
       name: 'fromDate after toDate',

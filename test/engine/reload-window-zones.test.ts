@@ -103,13 +103,20 @@ describe('date-only windows in the affiliate time zone', () => {
     assert.equal(day('2026-10-31', 'America/Havana').toExclusive, '2026-11-01T04:00:00.000000Z');
   });
 
-  test('a date the zone skipped is an empty window, refused as such', () => {
+  test('a date the zone skipped is refused as a day the zone does not have', () => {
     // Pacific/Apia went from 2011-12-29 straight to 2011-12-31.
     assert.throws(
       () => resolveReloadWindow('2011-12-30', '2011-12-30', 'Pacific/Apia'),
-      (error: unknown) => error instanceof AppError && error.code === 'RELOAD_WINDOW_INVALID',
+      (error: unknown) =>
+        error instanceof AppError &&
+        error.code === 'RELOAD_DATE_INVALID' &&
+        error.fields[0]?.field === 'fromDate' &&
+        /Pacific\/Apia does not have/.test(error.message),
     );
     assert.equal(day('2011-12-31', 'Pacific/Apia').from, '2011-12-30T10:00:00.000000Z');
+    // As one end of a longer window it is no mistake: the window holds the days around it.
+    const around = resolveReloadWindow('2011-12-30', '2011-12-31', 'Pacific/Apia');
+    assert.equal(around.from, '2011-12-30T10:00:00.000000Z');
   });
 
   test('without a zone, windows are read in UTC exactly as before', () => {
