@@ -37,10 +37,13 @@ function catalogueOf(
       precision: 0,
       scale: 0,
       is_nullable: column.nullable,
+      collation_name: column.type === 'text' ? 'SQL_Latin1_General_CP1_CI_AS' : null,
       has_default: 0,
       has_primary_key: changes.noKey ? 0 : 1,
       ...sizes[column.type],
-      ...(column.name === 'id' ? { max_length: 512 } : {}),
+      ...(column.name === 'id'
+        ? { max_length: 512, collation_name: 'Latin1_General_100_BIN2' }
+        : {}),
       ...changes.set?.[column.name],
     }));
 }
@@ -125,6 +128,25 @@ describe('planSchemaChanges (SQL Server)', () => {
       plan.problems[1]!.message,
       /column occurred_at is datetime2\(7\); expected datetimeoffset\(7\)/,
     );
+  });
+
+  it('refuses an id under a collation that is not binary: a1 and A1 would be one key', () => {
+    for (const collation of ['SQL_Latin1_General_CP1_CI_AS', 'Latin1_General_100_CS_AS']) {
+      const found = catalogueOf(clicks, { set: { id: { collation_name: collation } } });
+
+      const plan = planSchemaChanges('mirror', [clicks], found);
+
+      assert.equal(plan.problems.length, 1, collation);
+      assert.match(
+        plan.problems[0]!.message,
+        new RegExp(
+          `mirror.clicks: column id has the collation ${collation}, .* expected Latin1_General_100_BIN2`,
+        ),
+      );
+    }
+    // Any binary collation keeps ids apart; text columns other than id may use any collation.
+    const binary = catalogueOf(clicks, { set: { id: { collation_name: 'Japanese_BIN' } } });
+    assert.deepEqual(planSchemaChanges('mirror', [clicks], binary).problems, []);
   });
 
   it('refuses an extra NOT NULL column without default, and a nullable column made NOT NULL', () => {

@@ -122,7 +122,7 @@ describe('SQL Server DDL', () => {
     assert.equal(
       SCHEMA_COLUMNS_SQL,
       `SELECT o.[name] AS [table_name], c.[name] AS [column_name], t.[name] AS [type_name],
-  c.[max_length], c.[precision], c.[scale], c.[is_nullable],
+  c.[max_length], c.[precision], c.[scale], c.[is_nullable], c.[collation_name],
   CASE WHEN c.[default_object_id] <> 0 OR c.[is_identity] = 1 OR c.[is_computed] = 1 THEN 1 ELSE 0 END AS [has_default],
   OBJECTPROPERTY(o.[object_id], N'TableHasPrimaryKey') AS [has_primary_key]
 FROM sys.tables AS o

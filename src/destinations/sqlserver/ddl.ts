@@ -106,7 +106,7 @@ export function addColumnSql(schema: string, table: MirrorTable, column: Column)
 
 /** Everything ensureTables needs to know about the tables of a schema, in one query. */
 export const SCHEMA_COLUMNS_SQL = `SELECT o.[name] AS [table_name], c.[name] AS [column_name], t.[name] AS [type_name],
-  c.[max_length], c.[precision], c.[scale], c.[is_nullable],
+  c.[max_length], c.[precision], c.[scale], c.[is_nullable], c.[collation_name],
   CASE WHEN c.[default_object_id] <> 0 OR c.[is_identity] = 1 OR c.[is_computed] = 1 THEN 1 ELSE 0 END AS [has_default],
   OBJECTPROPERTY(o.[object_id], N'TableHasPrimaryKey') AS [has_primary_key]
 FROM sys.tables AS o

@@ -18,6 +18,7 @@ import {
   createSchemaSql,
   createTableSql,
   declaredType,
+  ID_COLLATION,
   SCHEMA_COLUMNS_SQL,
 } from './ddl.ts';
 
@@ -33,6 +34,8 @@ export interface FoundColumn {
   precision: number;
   scale: number;
   is_nullable: boolean;
+  /** NULL for columns that hold no text. */
+  collation_name: string | null;
   has_default: number;
   has_primary_key: number;
 }
@@ -61,6 +64,11 @@ export function describeFoundType(found: FoundColumn): string {
 const REBUILD_ADVICE =
   'Drop the table to have the mirror recreate it and fill it again from the source, or change it back.';
 
+/** Binary collations (`_BIN`, `_BIN2`) compare code points: equal ids are identical ids. */
+function isBinaryCollation(collation: string | null): boolean {
+  return collation !== null && /_BIN2?$/i.test(collation);
+}
+
 function columnProblems(schema: string, table: MirrorTable, found: FoundColumn[]): string[] {
   const where = `mirror table ${schema}.${table.name}`;
   const byName = new Map(found.map((column) => [column.column_name, column]));
@@ -82,6 +90,10 @@ function columnProblems(schema: string, table: MirrorTable, found: FoundColumn[]
     if (actual !== expected) {
       problems.push(
         `${where}: column ${column.name} is ${actual}; expected ${expected}. ${REBUILD_ADVICE}`,
+      );
+    } else if (column.name === 'id' && !isBinaryCollation(existing.collation_name)) {
+      problems.push(
+        `${where}: column id has the collation ${existing.collation_name ?? 'none'}, under which ids that differ only in case or accents (a1 and A1, two events at the source) are one key; expected ${ID_COLLATION}. ${REBUILD_ADVICE}`,
       );
     } else if (column.nullable && !existing.is_nullable && !existing.has_default) {
       problems.push(
@@ -144,6 +156,7 @@ function toFoundColumn(row: ResultRow): FoundColumn {
     precision: Number(row.precision),
     scale: Number(row.scale),
     is_nullable: Boolean(row.is_nullable),
+    collation_name: typeof row.collation_name === 'string' ? row.collation_name : null,
     has_default: Number(row.has_default),
     has_primary_key: Number(row.has_primary_key),
   };
