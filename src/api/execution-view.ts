@@ -86,12 +86,26 @@ export const executionSchema = {
         percent: counter,
         chunksDone: counter,
         chunksTotal: counter,
-        rowsRead: counter,
-        rowsWritten: counter,
-        rowsDeleted: counter,
-        rowsInserted: counter,
-        rowsUpdated: counter,
-        rowsPerSecond: { type: ['integer', 'null'] },
+        rowsRead: {
+          ...counter,
+          description:
+            'Rows read from the source. A re-mirror reads only what the mirror lacks, so this can be far below the rows of the window.',
+        },
+        rowsWritten: { ...counter, description: 'Rows the destination wrote.' },
+        rowsDeleted: { ...counter, description: 'Rows the destination deleted.' },
+        rowsInserted: {
+          ...counter,
+          description: 'Dimension merges: rows added. Event reloads count rowsWritten only.',
+        },
+        rowsUpdated: {
+          ...counter,
+          description: 'Dimension merges: rows changed. Event reloads count rowsWritten only.',
+        },
+        rowsPerSecond: {
+          type: ['integer', 'null'],
+          description:
+            'rowsWritten per second since the start: 0 for a re-mirror that found nothing to change.',
+        },
         etaSeconds: { type: ['integer', 'null'] },
         currentChunk: { type: ['string', 'null'] },
       },

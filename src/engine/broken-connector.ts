@@ -9,7 +9,8 @@ export const BROKEN_CONNECTOR_PAUSE_SECONDS = 300;
 
 /**
  * Rests the connector (live sync skips it, its status says why) when the failure means
- * retrying soon would only hammer the customer's server. Returns whether it did.
+ * retrying soon would only hammer the customer's server. Returns whether it did. `log` is the
+ * caller's, which already names the connector.
  */
 export async function restIfUnreachable(
   pool: pg.Pool,
@@ -21,7 +22,7 @@ export async function restIfUnreachable(
 
   await markConnectorBroken(pool, connectorId, BROKEN_CONNECTOR_PAUSE_SECONDS, error.message);
   log.warn(
-    { connectorId, pauseSeconds: BROKEN_CONNECTOR_PAUSE_SECONDS, reason: error.message },
+    { pauseSeconds: BROKEN_CONNECTOR_PAUSE_SECONDS, reason: error.message },
     'connector marked broken: credentials or host',
   );
   return true;
