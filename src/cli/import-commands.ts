@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type pg from 'pg';
 
+import { AppError } from '../errors.ts';
 import { importApacheLog } from '../importers/apache-log-importer.ts';
 import type { ImportReport } from '../importers/import-report.ts';
 import type { ImportOptions } from '../importers/line-importer.ts';
@@ -53,6 +54,14 @@ async function runImport(importer: Importer, file: string, affiliateId: number):
   );
 
   process.stdout.write(formatImportSummary(absolute, affiliateId, report));
+  if (report.linesRead > 0 && report.skippedCount === report.linesRead) {
+    // Not one line could be read: most likely the wrong file, or the wrong importer for it.
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `file: none of the ${report.linesRead} lines of ${absolute} could be imported; is it the right file for this importer?`,
+      { fields: [{ field: 'file', message: 'holds no line this importer can read.' }] },
+    );
+  }
 }
 
 function addImportCommand(parent: Command, name: string, summary: string, importer: Importer) {
