@@ -186,6 +186,66 @@ async function waitUntilReady(connectionString: string, child: ChildProcess, out
   throw new Error(`embedded PostgreSQL was not ready after ${READY_TIMEOUT_MS} ms: ${output()}`);
 }
 
+/**
+ * Who started the server running on a data dir: our process (`pid`) and PostgreSQL's
+ * (`postmasterPid`). A process of ours killed without its cleanup (SIGKILL, a crash) leaves the
+ * server running; the next process to start on the data dir finds the owner gone, takes the
+ * server over, and stops it when it stops itself, as the owner would have.
+ */
+interface Ownership {
+  pid: number;
+  postmasterPid: number;
+}
+
+const OWNER_FILE = 'embedded-postgres.owner';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error: unknown) {
+    // EPERM: it exists, but is not ours to signal.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readOwnership(dataDir: string): Promise<Ownership | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(path.join(dataDir, OWNER_FILE), 'utf8')) as Ownership;
+    return Number.isInteger(parsed.pid) && Number.isInteger(parsed.postmasterPid)
+      ? parsed
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeOwnership(dataDir: string, postmasterPid: number): Promise<void> {
+  const ownership: Ownership = { pid: process.pid, postmasterPid };
+  await writeFile(path.join(dataDir, OWNER_FILE), JSON.stringify(ownership) + '\n', {
+    mode: 0o600,
+  });
+}
+
+/** Forgets the ownership, if it is still ours (another process may have taken over since). */
+async function releaseOwnership(dataDir: string): Promise<void> {
+  const current = await readOwnership(dataDir);
+  if (current?.pid === process.pid) await rm(path.join(dataDir, OWNER_FILE), { force: true });
+}
+
+/** Fast shutdown of a server by its process id, waiting until it has gone. */
+async function stopPostmaster(postmasterPid: number): Promise<void> {
+  try {
+    process.kill(postmasterPid, 'SIGINT');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (isAlive(postmasterPid) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export interface EmbeddedOptions {
   dataDir: string;
   port: number;
@@ -194,7 +254,8 @@ export interface EmbeddedOptions {
 
 /**
  * Starts (or joins, when another process of ours already runs it on the same data dir and port)
- * the embedded PostgreSQL, and returns a connection string to its `postgres` database.
+ * the embedded PostgreSQL, and returns a connection string to its `postgres` database. A server
+ * whose starting process ended without stopping it is taken over: owned, and stopped by us.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const { dataDir, port, logger } = options;
@@ -203,6 +264,22 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const password = await readOrCreateFile(path.join(dataDir, 'embedded-postgres-password'));
   const connectionString = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   if (await canConnect(connectionString)) {
+    const owner = await readOwnership(dataDir);
+    if (owner && !isAlive(owner.pid) && isAlive(owner.postmasterPid)) {
+      await writeOwnership(dataDir, owner.postmasterPid);
+      logger.warn(
+        { port, postmasterPid: owner.postmasterPid, formerOwnerPid: owner.pid },
+        'took over the embedded PostgreSQL a process that ended without stopping it left running',
+      );
+      return {
+        connectionString,
+        owned: true,
+        stop: async () => {
+          await stopPostmaster(owner.postmasterPid);
+          await releaseOwnership(dataDir);
+        },
+      };
+    }
     logger.info({ port }, 'joined the embedded PostgreSQL another process started');
     return { connectionString, owned: false, stop: () => Promise.resolve() };
   }
@@ -234,11 +311,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     throw error;
   }
   logger.info({ port, clusterDir: paths.clusterDir }, 'embedded PostgreSQL started');
+  if (child.pid !== undefined) await writeOwnership(dataDir, child.pid);
 
   return {
     connectionString,
     owned: true,
-    stop: () => stopChild(child),
+    stop: async () => {
+      await stopChild(child);
+      await releaseOwnership(dataDir);
+    },
   };
 }
 

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, rm, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +14,18 @@ import { freePort } from '../support/ports.ts';
 
 const isRoot = process.getuid?.() === 0;
 const CLUSTERS = '/var/lib/affiliate-mirror/clusters';
+
+async function canConnectTo(connectionString: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
 describe('embedded PostgreSQL', () => {
   test(
@@ -82,6 +96,40 @@ describe('embedded PostgreSQL', () => {
       }
     },
   );
+
+  test('a server left running by a killed process is taken over, and stopped with its new owner', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'am-orphan-'));
+    await chmod(dataDir, 0o755);
+    const port = await freePort();
+    const modulePath = path.resolve(import.meta.dirname, '../../src/store/embedded-postgres.ts');
+    const loggerPath = path.resolve(import.meta.dirname, '../../src/logger.ts');
+    const script = `
+      const { startEmbeddedPostgres } = await import(${JSON.stringify(modulePath)});
+      const { silentLogger } = await import(${JSON.stringify(loggerPath)});
+      await startEmbeddedPostgres({ dataDir: process.argv[1], port: Number(process.argv[2]), logger: silentLogger() });
+      process.stdout.write('ready\\n');
+      setInterval(() => undefined, 1000);`;
+    const first = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script, dataDir, String(port)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await once(first.stdout, 'data');
+      first.kill('SIGKILL');
+      await once(first, 'exit');
+
+      const second = await startEmbeddedPostgres({ dataDir, port, logger: silentLogger() });
+      assert.equal(second.owned, true);
+      assert.ok(await canConnectTo(second.connectionString), 'the orphan serves the new owner');
+      await second.stop();
+
+      assert.equal(await canConnectTo(second.connectionString), false, 'stopped with its owner');
+    } finally {
+      if (first.exitCode === null) first.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 
   test('a second start on the same data dir joins the running server instead of failing', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'am-join-'));
