@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -188,9 +188,11 @@ async function waitUntilReady(connectionString: string, child: ChildProcess, out
 
 /**
  * Who started the server running on a data dir: our process (`pid`) and PostgreSQL's
- * (`postmasterPid`). A process of ours killed without its cleanup (SIGKILL, a crash) leaves the
- * server running; the next process to start on the data dir finds the owner gone, takes the
- * server over, and stops it when it stops itself, as the owner would have.
+ * (`postmasterPid`), kept in the data dir. A process of ours killed without its cleanup
+ * (SIGKILL, a crash) leaves the server running. The next long-running process (serve, worker)
+ * on the data dir finds the owner gone, takes the server over, and stops it when it stops
+ * itself, as the owner would have. One-shot commands only join: they must not stop a server
+ * that a worker which joined it still uses.
  */
 interface Ownership {
   pid: number;
@@ -198,14 +200,26 @@ interface Ownership {
 }
 
 const OWNER_FILE = 'embedded-postgres.owner';
+/** Held (created exclusively) while a process takes a server over, so that only one does. */
+const TAKEOVER_FILE = 'embedded-postgres.takeover';
 
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error: unknown) {
     // EPERM: it exists, but is not ours to signal.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+/** A process that has exited but was not reaped yet (its parent died): gone for our purposes. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
   }
 }
 
@@ -227,14 +241,70 @@ async function writeOwnership(dataDir: string, postmasterPid: number): Promise<v
   });
 }
 
-/** Forgets the ownership, if it is still ours (another process may have taken over since). */
-async function releaseOwnership(dataDir: string): Promise<void> {
-  const current = await readOwnership(dataDir);
-  if (current?.pid === process.pid) await rm(path.join(dataDir, OWNER_FILE), { force: true });
+async function ownsServer(dataDir: string): Promise<boolean> {
+  return (await readOwnership(dataDir))?.pid === process.pid;
 }
 
-/** Fast shutdown of a server by its process id, waiting until it has gone. */
-async function stopPostmaster(postmasterPid: number): Promise<void> {
+/** The postmaster's process id, as the running server itself records it. */
+async function postmasterPidOf(connectionString: string): Promise<number | undefined> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    const result = await client.query<{ pid: string }>(
+      `SELECT split_part(pg_read_file('postmaster.pid'), E'\n', 1) AS pid`,
+    );
+    const pid = Number(result.rows[0]?.pid);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Creates the takeover file; a leftover of a process that died while holding it is removed. */
+async function holdTakeover(dataDir: string): Promise<boolean> {
+  const file = path.join(dataDir, TAKEOVER_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (error: unknown) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(await readFile(file, 'utf8').catch(() => ''));
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return false;
+      await rm(file, { force: true });
+    }
+  }
+  return false;
+}
+
+/**
+ * Makes this process the owner of the server running on `dataDir` when its owner is gone, and
+ * returns the postmaster's process id; undefined when the owner lives, or another process took
+ * the server over first.
+ */
+async function takeOver(dataDir: string, connectionString: string): Promise<number | undefined> {
+  const owner = await readOwnership(dataDir);
+  if (!owner || isAlive(owner.pid)) return undefined;
+  if (!(await holdTakeover(dataDir))) return undefined;
+
+  try {
+    // Read again under the takeover file: another process may have taken over meanwhile.
+    const current = await readOwnership(dataDir);
+    if (!current || isAlive(current.pid)) return undefined;
+    const postmasterPid = await postmasterPidOf(connectionString);
+    if (postmasterPid === undefined) return undefined;
+    await writeOwnership(dataDir, postmasterPid);
+    return postmasterPid;
+  } finally {
+    await rm(path.join(dataDir, TAKEOVER_FILE), { force: true });
+  }
+}
+
+/** Fast shutdown of a server we own by its process id, waiting until it has gone. */
+async function stopTakenOver(dataDir: string, postmasterPid: number): Promise<void> {
+  if (!(await ownsServer(dataDir))) return;
   try {
     process.kill(postmasterPid, 'SIGINT');
   } catch {
@@ -244,12 +314,15 @@ async function stopPostmaster(postmasterPid: number): Promise<void> {
   while (isAlive(postmasterPid) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  await rm(path.join(dataDir, OWNER_FILE), { force: true });
 }
 
 export interface EmbeddedOptions {
   dataDir: string;
   port: number;
   logger: Logger;
+  /** Take over a server whose starting process ended without stopping it (see Ownership). */
+  takeOverOrphan?: boolean;
 }
 
 /**
@@ -264,20 +337,18 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const password = await readOrCreateFile(path.join(dataDir, 'embedded-postgres-password'));
   const connectionString = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   if (await canConnect(connectionString)) {
-    const owner = await readOwnership(dataDir);
-    if (owner && !isAlive(owner.pid) && isAlive(owner.postmasterPid)) {
-      await writeOwnership(dataDir, owner.postmasterPid);
+    const postmasterPid = options.takeOverOrphan
+      ? await takeOver(dataDir, connectionString)
+      : undefined;
+    if (postmasterPid !== undefined) {
       logger.warn(
-        { port, postmasterPid: owner.postmasterPid, formerOwnerPid: owner.pid },
+        { port, postmasterPid },
         'took over the embedded PostgreSQL a process that ended without stopping it left running',
       );
       return {
         connectionString,
         owned: true,
-        stop: async () => {
-          await stopPostmaster(owner.postmasterPid);
-          await releaseOwnership(dataDir);
-        },
+        stop: () => stopTakenOver(dataDir, postmasterPid),
       };
     }
     logger.info({ port }, 'joined the embedded PostgreSQL another process started');
@@ -302,6 +373,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   child.stderr?.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-4_000);
   });
+  // At once, before it is ready: a process that finds it running meanwhile sees its owner live.
+  if (child.pid !== undefined) await writeOwnership(dataDir, child.pid);
 
   try {
     await waitUntilReady(connectionString, child, () => output);
@@ -311,14 +384,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     throw error;
   }
   logger.info({ port, clusterDir: paths.clusterDir }, 'embedded PostgreSQL started');
-  if (child.pid !== undefined) await writeOwnership(dataDir, child.pid);
 
   return {
     connectionString,
     owned: true,
     stop: async () => {
       await stopChild(child);
-      await releaseOwnership(dataDir);
+      if (await ownsServer(dataDir)) await rm(path.join(dataDir, OWNER_FILE), { force: true });
     },
   };
 }

@@ -97,7 +97,7 @@ describe('embedded PostgreSQL', () => {
     },
   );
 
-  test('a server left running by a killed process is taken over, and stopped with its new owner', async () => {
+  test('a server left running by a killed process is taken over by a service, and stopped with it', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'am-orphan-'));
     await chmod(dataDir, 0o755);
     const port = await freePort();
@@ -119,8 +119,26 @@ describe('embedded PostgreSQL', () => {
       first.kill('SIGKILL');
       await once(first, 'exit');
 
-      const second = await startEmbeddedPostgres({ dataDir, port, logger: silentLogger() });
+      // A one-shot command only joins: a worker that joined the orphan may still use it.
+      const oneShot = await startEmbeddedPostgres({ dataDir, port, logger: silentLogger() });
+      assert.equal(oneShot.owned, false);
+      await oneShot.stop();
+      assert.ok(await canConnectTo(oneShot.connectionString), 'a one-shot stop leaves it running');
+
+      const second = await startEmbeddedPostgres({
+        dataDir,
+        port,
+        logger: silentLogger(),
+        takeOverOrphan: true,
+      });
       assert.equal(second.owned, true);
+      const third = await startEmbeddedPostgres({
+        dataDir,
+        port,
+        logger: silentLogger(),
+        takeOverOrphan: true,
+      });
+      assert.equal(third.owned, false, 'the new owner lives: a later process joins');
       assert.ok(await canConnectTo(second.connectionString), 'the orphan serves the new owner');
       await second.stop();
 
