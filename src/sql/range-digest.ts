@@ -1,3 +1,5 @@
+import type pg from 'pg';
+
 import type { ColumnType, MirrorTable } from '../mirror/tables.ts';
 import type { BucketDigest, TimeRange } from '../destinations/destination.ts';
 import { quoteIdentifier } from './postgres-identifiers.ts';
@@ -98,6 +100,33 @@ const columnHash: Record<ColumnType, (column: string, seed: string) => string> =
   money: (column, seed) => `hash_numeric_extended(${column}, ${seed})`,
   boolean: (column, seed) => `hashint4extended(${column}::int, ${seed})`,
 };
+
+/**
+ * Digests `relation` over `range` (see {@link rangeDigestSql}), in the caller's transaction.
+ *
+ * PostgreSQL keeps no statistics on the hours of `occurred_at`, so it expects one group per
+ * row and groups by sorting every row of the range, all its columns, spilled to disk (about
+ * 100 MB of temporary files per 300,000 clicks, on the customer's server too). With sorting
+ * off for this one statement it hashes the rows into their few hours in memory instead, in
+ * about half the time. The setting goes back to the server's own afterwards; after a failure
+ * the transaction is rolled back, which undoes it as well.
+ */
+export async function queryRangeDigests(
+  client: pg.ClientBase,
+  relation: string,
+  table: MirrorTable,
+  affiliateId: number,
+  range: TimeRange,
+): Promise<RangeDigests> {
+  await client.query('SET LOCAL enable_sort = off');
+  const result = await client.query<DigestRow>(rangeDigestSql(relation, table), [
+    affiliateId,
+    range.from,
+    range.toExclusive,
+  ]);
+  await client.query('SET LOCAL enable_sort TO DEFAULT');
+  return digestsOf(result.rows);
+}
 
 /** Run (as SET LOCAL) in the transaction before a digest, on both sides. */
 export const DIGEST_SESSION_SETTINGS = [

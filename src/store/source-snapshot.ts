@@ -9,12 +9,7 @@ import type {
 } from '../destinations/destination.ts';
 import { columnNames, type MirrorTable } from '../mirror/tables.ts';
 import { quoteIdentifier, quoteList } from '../sql/postgres-identifiers.ts';
-import {
-  DIGEST_SESSION_SETTINGS,
-  digestsOf,
-  rangeDigestSql,
-  type DigestRow,
-} from '../sql/range-digest.ts';
+import { DIGEST_SESSION_SETTINGS, queryRangeDigests } from '../sql/range-digest.ts';
 import {
   checkedAffiliateId,
   checkedChangeSeq,
@@ -73,12 +68,14 @@ export class SourceSnapshot implements RangeSource {
     return new SourceSnapshot(client, table, affiliateId, range);
   }
 
-  async digests(): Promise<Map<string, BucketDigest>> {
-    const result = await this.#client.query<DigestRow>(
-      rangeDigestSql(quoteIdentifier(this.#table.name), this.#table),
-      [this.#affiliateId, this.#range.from, this.#range.toExclusive],
+  digests(): Promise<Map<string, BucketDigest>> {
+    return queryRangeDigests(
+      this.#client,
+      quoteIdentifier(this.#table.name),
+      this.#table,
+      this.#affiliateId,
+      this.#range,
     );
-    return digestsOf(result.rows);
   }
 
   rows(ranges: TimeRange[] = [this.#range]): Promise<SourceRowStream> {

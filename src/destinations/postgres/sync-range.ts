@@ -11,9 +11,7 @@ import {
   DIGEST_SESSION_SETTINGS,
   differingRanges,
   digestRows,
-  digestsOf,
-  rangeDigestSql,
-  type DigestRow,
+  queryRangeDigests,
   type RangeDigests,
 } from '../../sql/range-digest.ts';
 import type { ChunkClaim, RangeSource, ReplaceResult, TimeRange } from '../destination.ts';
@@ -39,13 +37,8 @@ import { reconcile, replaceRange } from './replace-range.ts';
 
 const UNIQUE_VIOLATION = '23505';
 
-async function destinationDigests(scope: RangeScope, range: TimeRange): Promise<RangeDigests> {
-  const result = await scope.client.query<DigestRow>(rangeDigestSql(scope.target, scope.table), [
-    scope.affiliateId,
-    range.from,
-    range.toExclusive,
-  ]);
-  return digestsOf(result.rows);
+function destinationDigests(scope: RangeScope, range: TimeRange): Promise<RangeDigests> {
+  return queryRangeDigests(scope.client, scope.target, scope.table, scope.affiliateId, range);
 }
 
 async function rangeIsEmpty(scope: RangeScope, range: TimeRange): Promise<boolean> {
