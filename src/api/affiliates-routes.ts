@@ -44,12 +44,6 @@ const patchAffiliateBody = {
   properties: { timeZone: timeZoneProperty },
 } as const;
 
-/**
- * PATCH bodies as the client sent them. The body schema documents the route, but its validator
- * coerces types (123 would become "123"), and the error must quote what was really sent.
- */
-const bodiesAsSent = new WeakMap<FastifyRequest, unknown>();
-
 export function affiliateView(affiliate: Affiliate) {
   return {
     id: affiliate.id,
@@ -119,10 +113,6 @@ export function registerAffiliateRoutes(app: FastifyInstance, deps: ApiDeps) {
     {
       // The schema documents the body; readPatch checks it, with TIME_ZONE_INVALID for the zone.
       attachValidation: true,
-      preValidation: (request, _reply, done) => {
-        bodiesAsSent.set(request, structuredClone(request.body));
-        done();
-      },
       schema: {
         tags,
         security,
@@ -138,7 +128,7 @@ export function registerAffiliateRoutes(app: FastifyInstance, deps: ApiDeps) {
       const id = request.params.id;
       await requireAffiliateAdmin(deps, request, id);
 
-      const patch = readPatch(bodiesAsSent.get(request));
+      const patch = readPatch(request.body);
       if (patch.timeZone === undefined) return affiliateView(await getAffiliate(deps.pool, id));
 
       const affiliate = await setAffiliateTimeZone(deps.pool, id, patch.timeZone);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 
 import type { ConnectionSettings } from '../destinations/destination.ts';
-import { openDestination } from '../destinations/open-destination.ts';
+import { defaultSchemaOf, openDestination } from '../destinations/open-destination.ts';
 import { connectionSettings } from '../engine/connector-settings.ts';
 import type { Logger } from '../logger.ts';
 import { Secret } from '../secret.ts';
@@ -9,6 +9,7 @@ import type { ApiDeps } from './api-deps.ts';
 import { authenticateAdmin } from './auth.ts';
 import { loadManagedConnector, requireAffiliateAccess } from './connector-access.ts';
 import {
+  checkHost,
   connectorIdParams,
   problemSchema,
   testConnectionBody,
@@ -59,12 +60,13 @@ export function registerConnectionTestRoutes(app: FastifyInstance, deps: ApiDeps
       await requireAffiliateAccess(deps, principal, request.body.affiliateId);
 
       const body = request.body;
+      checkHost(body.host);
       const settings: ConnectionSettings = {
         engine: body.engine,
         host: body.host,
         port: body.port,
         database: body.database,
-        schema: body.schema ?? 'public',
+        schema: body.schema ?? defaultSchemaOf(body.engine),
         username: body.username,
         password: new Secret(body.password ?? ''),
         useSsl: body.useSsl,

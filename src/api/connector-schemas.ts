@@ -1,8 +1,24 @@
 import { engines } from '../destinations/destination.ts';
+import { AppError } from '../errors.ts';
 
 const INT32_MAX = 2_147_483_647;
 /** PostgreSQL text cannot hold NUL; refusing it here keeps it a 400 instead of a 500. */
 const NO_NUL = '^[^\\u0000]*$';
+
+/**
+ * A host must be reached over the network. The PostgreSQL driver would read a host that
+ * starts with "/" as a folder of Unix sockets on the service's own machine, where local
+ * servers may trust whoever connects: refused.
+ */
+export function checkHost(host: string): void {
+  if (host.startsWith('/')) {
+    throw AppError.invalidField(
+      'VALIDATION_FAILED',
+      'host',
+      'must be a host name or IP address; a socket path (starting with "/") is not allowed.',
+    );
+  }
+}
 
 export const affiliateIdSchema = { type: 'integer', minimum: 1, maximum: INT32_MAX } as const;
 

@@ -17,6 +17,7 @@ import {
   connectorIdParams,
   connectorSchema,
   createConnectorBody,
+  checkHost,
   listConnectorsQuery,
   problemSchema,
   replaceConnectorBody,
@@ -32,6 +33,7 @@ const problems = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 4
 
 /** A new connector's fields; `enabled` defaults to true, `schema` to the engine's default. */
 function newFields(deps: ApiDeps, input: ConnectorInput): ConnectorFields {
+  checkHost(input.host);
   if (input.password === undefined) {
     throw AppError.invalidField('VALIDATION_FAILED', 'password', 'is required.');
   }

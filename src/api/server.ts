@@ -26,9 +26,9 @@ import { registerReloadRoutes } from './reload-routes.ts';
 const BODY_LIMIT_BYTES = 1_048_576;
 
 /**
- * The longest path segment the router takes, as sent (percent-encoded). An event id may be 256
- * characters, and one character can take 12 when encoded (a 4-byte one, `%F0%9F%98%80`, is
- * two UTF-16 characters), so ids within their limit always reach the route and its schema.
+ * The longest path segment the router takes, in UTF-16 code units after percent-decoding. An
+ * event id may be 256 of them; the margin leaves every id within its limit to the route, whose
+ * schema then refuses what is too long with a clear 400.
  */
 const MAX_PATH_SEGMENT_CHARS = 256 * 12;
 

@@ -119,7 +119,13 @@ export interface ReloadWindow {
  */
 export const EARLIEST_EVENT_MICROS = parseInstant('1900-01-01', 'from')!.micros;
 export const LATEST_EVENT_MICROS_EXCLUSIVE = parseInstant('3000-01-01', 'from')!.micros;
-export const EVENT_YEARS_TEXT = 'between 1900-01-01 and 2999-12-31';
+export const EVENT_YEARS_TEXT = 'between 1900-01-01 and 2999-12-31 (UTC)';
+
+/** Whether an event at `instant` can be stored: every stored event must be reloadable. */
+export function isWithinEventYears(instant: Date): boolean {
+  const micros = BigInt(instant.getTime()) * 1000n;
+  return micros >= EARLIEST_EVENT_MICROS && micros < LATEST_EVENT_MICROS_EXCLUSIVE;
+}
 
 function readDate(value: unknown, field: 'fromDate' | 'toDate'): ParsedInstant {
   if (value === undefined || value === null || value === '') {

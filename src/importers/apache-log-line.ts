@@ -1,4 +1,5 @@
 import { shown } from './import-report.ts';
+import { EVENT_YEARS_TEXT, isWithinEventYears } from '../engine/reload-window.ts';
 import { utcInstant } from './utc-time.ts';
 
 /**
@@ -73,6 +74,9 @@ export function parseApacheLogLine(line: string): ApacheLogLine | string {
   const [, ip, timestamp, request, status, bytes, referrer, userAgent] = match;
   const occurredAt = parseApacheTimestamp(timestamp ?? '');
   if (!occurredAt) return `time ${shown(timestamp ?? '')} is not like 17/May/2015:10:05:03 +0000`;
+  if (!isWithinEventYears(occurredAt)) {
+    return `time ${shown(timestamp ?? '')} is not ${EVENT_YEARS_TEXT}`;
+  }
 
   const requestParts = REQUEST.exec(request ?? '');
   if (!requestParts) return `request ${shown(request ?? '')} is not "METHOD path PROTOCOL"`;

@@ -1,5 +1,7 @@
 import type pg from 'pg';
 
+import { EVENT_YEARS_TEXT, isWithinEventYears } from '../engine/reload-window.ts';
+import { AppError } from '../errors.ts';
 import { inTransaction } from '../sql/transactions.ts';
 
 import type { Logger } from '../logger.ts';
@@ -186,6 +188,18 @@ function eventTasks(generation: Generation, batchRows: number): Task[] {
   return interleave(clickTasks, pageviewTasks);
 }
 
+/** Every generated event (conversions too: they stay inside the days) must be reloadable. */
+function checkWithinEventYears(start: Date, days: number): void {
+  const lastInstant = new Date(start.getTime() + days * 86_400_000 - 1);
+  if (isWithinEventYears(start) && isWithinEventYears(lastInstant)) return;
+
+  throw AppError.invalidField(
+    'VALIDATION_FAILED',
+    'start',
+    `the generated days (${days} from ${start.toISOString().slice(0, 10)}) must lie ${EVENT_YEARS_TEXT}.`,
+  );
+}
+
 /**
  * Fills the platform store with an affiliate's synthetic tracking data: fixed dimensions,
  * `clicks` clicks over `days` days from `start` with a daily and weekly rhythm, conversions for
@@ -198,6 +212,7 @@ export async function generateSyntheticData(
   options: GenerateOptions,
 ): Promise<GenerateReport> {
   const started = performance.now();
+  checkWithinEventYears(options.start, options.days);
   await getAffiliate(pool, options.affiliateId);
 
   const run: SyntheticRun = {

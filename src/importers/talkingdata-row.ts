@@ -1,3 +1,4 @@
+import { EVENT_YEARS_TEXT, isWithinEventYears } from '../engine/reload-window.ts';
 import { AppError } from '../errors.ts';
 import { shown } from './import-report.ts';
 import { parseUtcDateTime } from './utc-time.ts';
@@ -79,6 +80,9 @@ export function parseTalkingDataLine(
 
   const clickedAt = parseUtcDateTime(value('click_time'));
   if (!clickedAt) return `click_time ${shown(value('click_time'))} is not a time ${TIME_FORMAT}`;
+  if (!isWithinEventYears(clickedAt)) {
+    return `click_time ${shown(value('click_time'))} is not ${EVENT_YEARS_TEXT}`;
+  }
 
   const attribution = readAttribution(value('is_attributed'), value('attributed_time'));
   if (typeof attribution === 'string') return attribution;
@@ -105,5 +109,6 @@ function readAttribution(flag: string, time: string): { at: Date | undefined } |
 
   const at = parseUtcDateTime(time);
   if (!at) return `attributed_time ${shown(time)} is not a time ${TIME_FORMAT}`;
+  if (!isWithinEventYears(at)) return `attributed_time ${shown(time)} is not ${EVENT_YEARS_TEXT}`;
   return { at };
 }

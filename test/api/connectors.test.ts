@@ -133,6 +133,7 @@ describe('connectors API', () => {
       [{ host: undefined }, 'host'],
       [{ schema: 'bad schema; drop' }, 'schema'],
       [{ colour: 'blue' }, 'colour'],
+      [{ host: '/var/run/postgresql' }, 'host'],
     ];
     for (const [override, field] of cases) {
       const response = await api.request('POST', '/v1/affiliates/connectors', {
@@ -146,6 +147,17 @@ describe('connectors API', () => {
         `${field} not named in ${JSON.stringify(response.body.errors)}`,
       );
     }
+  });
+
+  test('a host that is a socket path is refused by test-connection too', async () => {
+    const response = await api.request('POST', '/v1/affiliates/connectors/test-connection', {
+      token: admin,
+      body: { ...body, host: '/tmp' },
+    });
+
+    assert.equal(response.status, 400);
+    assert.equal(response.body.errors[0].field, 'host');
+    assert.match(response.body.detail, /socket path/);
   });
 
   test('a value of the wrong JSON type is refused, not converted', async () => {

@@ -208,7 +208,10 @@ describe('POST /v1/affiliates/{affiliateId}/events', () => {
     const messages = response.body.rejected.map((r: any) => `${r.index}: ${r.message}`);
     assert.match(messages[0], /^0: is required: an ISO 8601 date-time/);
     assert.match(messages[1], /^1: must be an ISO 8601 date-time .*; got "yesterday"/);
-    assert.match(messages[2], /^2: must lie between 1900-01-01 and 2999-12-31; got "0001-01-01/);
+    assert.match(
+      messages[2],
+      /^2: must lie between 1900-01-01 and 2999-12-31 \(UTC\); got "0001-01-01/,
+    );
     assert.match(messages[3], /^3: must lie between 1900-01-01 and 2999-12-31/);
   });
 

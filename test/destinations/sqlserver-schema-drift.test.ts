@@ -145,8 +145,10 @@ describe('planSchemaChanges (SQL Server)', () => {
       );
     }
     // Any binary collation keeps ids apart; text columns other than id may use any collation.
-    const binary = catalogueOf(clicks, { set: { id: { collation_name: 'Japanese_BIN' } } });
-    assert.deepEqual(planSchemaChanges('mirror', [clicks], binary).problems, []);
+    for (const collation of ['Japanese_BIN', 'Latin1_General_100_BIN2_UTF8']) {
+      const binary = catalogueOf(clicks, { set: { id: { collation_name: collation } } });
+      assert.deepEqual(planSchemaChanges('mirror', [clicks], binary).problems, [], collation);
+    }
   });
 
   it('refuses an extra NOT NULL column without default, and a nullable column made NOT NULL', () => {

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
+import { AppError } from '../../src/errors.ts';
 import { generateSyntheticData } from '../../src/importers/synthetic-generator.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { allTables, columnNames } from '../../src/mirror/tables.ts';
@@ -177,5 +178,32 @@ describe('affiliate-mirror generate', () => {
 
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /--clicks <count>.*must be an integer from 1 to 1000000000/);
+  });
+
+  test('refuses days outside the years reloads cover, writing nothing', async () => {
+    for (const [start, days] of [
+      ['1899-12-31', 1],
+      ['2999-12-31', 2],
+    ] as const) {
+      await assert.rejects(
+        generateSyntheticData(store.pool, {
+          affiliateId: 3,
+          clicks: 10,
+          days,
+          seed: 77,
+          start: new Date(`${start}T00:00:00Z`),
+          logger: silentLogger(),
+        }),
+        (error: unknown) =>
+          error instanceof AppError &&
+          error.code === 'VALIDATION_FAILED' &&
+          /must lie between 1900-01-01 and 2999-12-31/.test(error.message),
+        start,
+      );
+    }
+    const written = await store.pool.query(
+      `SELECT count(*)::int AS n FROM clicks WHERE id LIKE 'g77-%'`,
+    );
+    assert.equal(written.rows[0].n, 0);
   });
 });

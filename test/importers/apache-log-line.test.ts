@@ -97,4 +97,14 @@ describe('parseApacheLogLine', () => {
     assert.match(refusal(line({ bytes: 'many' })), /not an Apache/);
     assert.equal(parseApacheLogLine('   '), 'empty line');
   });
+
+  it('refuses a time outside the years reloads cover, after its offset', () => {
+    assert.match(
+      refusal(line({ time: '31/Dec/1899:23:59:59 +0000' })),
+      /is not between 1900-01-01 and 2999-12-31 \(UTC\)/,
+    );
+    // 23:00 -0100 is midnight of the year 3000 in UTC.
+    assert.match(refusal(line({ time: '31/Dec/2999:23:00:00 -0100' })), /is not between/);
+    assert.equal(typeof parseApacheLogLine(line({ time: '01/Jan/1900:00:00:00 +0000' })), 'object');
+  });
 });

@@ -59,6 +59,14 @@ describe('parseTalkingDataLine', () => {
       ['87540,12,1,13,497,2017-11-07 09:30:38,,2', 'is_attributed "2" is neither 0 nor 1'],
       ['87540,x12,1,13,497,2017-11-07 09:30:38,,0', 'app "x12" is not a whole number'],
       ['', 'empty line'],
+      [
+        '87540,12,1,13,497,1899-12-31 23:59:59,,0',
+        'click_time "1899-12-31 23:59:59" is not between 1900-01-01 and 2999-12-31 (UTC)',
+      ],
+      [
+        '87540,12,1,13,497,2999-12-31 09:30:38,3000-01-01 00:00:00,1',
+        'attributed_time "3000-01-01 00:00:00" is not between 1900-01-01 and 2999-12-31 (UTC)',
+      ],
     ] as const;
 
     for (const [text, expected] of reasons) {

@@ -64,9 +64,13 @@ export function describeFoundType(found: FoundColumn): string {
 const REBUILD_ADVICE =
   'Drop the table to have the mirror recreate it and fill it again from the source, or change it back.';
 
-/** Binary collations (`_BIN`, `_BIN2`) compare code points: equal ids are identical ids. */
+/**
+ * Binary collations (`_BIN`, `_BIN2`, and their `_UTF8` forms) compare code points, so ids
+ * that differ in case or accents stay apart. (Trailing spaces are still ignored, as by every
+ * SQL Server collation: see docs/mirror-tables.md.)
+ */
 function isBinaryCollation(collation: string | null): boolean {
-  return collation !== null && /_BIN2?$/i.test(collation);
+  return collation !== null && /_BIN2?(_UTF8)?$/i.test(collation);
 }
 
 function columnProblems(schema: string, table: MirrorTable, found: FoundColumn[]): string[] {
