@@ -163,7 +163,8 @@ async function initialiseCluster(paths: Paths, password: string, runAs?: RunAs):
   }
 }
 
-async function canConnect(connectionString: string): Promise<boolean> {
+/** Whether a server answers and lets us in at `connectionString`, within 2 seconds. */
+export async function canConnect(connectionString: string): Promise<boolean> {
   const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2_000 });
   try {
     await client.connect();

@@ -9,23 +9,11 @@ import { describe, test } from 'node:test';
 import pg from 'pg';
 
 import { silentLogger } from '../../src/logger.ts';
-import { startEmbeddedPostgres } from '../../src/store/embedded-postgres.ts';
+import { canConnect, startEmbeddedPostgres } from '../../src/store/embedded-postgres.ts';
 import { freePort } from '../support/ports.ts';
 
 const isRoot = process.getuid?.() === 0;
 const CLUSTERS = '/var/lib/affiliate-mirror/clusters';
-
-async function canConnectTo(connectionString: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2_000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 describe('embedded PostgreSQL', () => {
   test(
@@ -123,7 +111,7 @@ describe('embedded PostgreSQL', () => {
       const oneShot = await startEmbeddedPostgres({ dataDir, port, logger: silentLogger() });
       assert.equal(oneShot.owned, false);
       await oneShot.stop();
-      assert.ok(await canConnectTo(oneShot.connectionString), 'a one-shot stop leaves it running');
+      assert.ok(await canConnect(oneShot.connectionString), 'a one-shot stop leaves it running');
 
       const second = await startEmbeddedPostgres({
         dataDir,
@@ -139,10 +127,10 @@ describe('embedded PostgreSQL', () => {
         takeOverOrphan: true,
       });
       assert.equal(third.owned, false, 'the new owner lives: a later process joins');
-      assert.ok(await canConnectTo(second.connectionString), 'the orphan serves the new owner');
+      assert.ok(await canConnect(second.connectionString), 'the orphan serves the new owner');
       await second.stop();
 
-      assert.equal(await canConnectTo(second.connectionString), false, 'stopped with its owner');
+      assert.equal(await canConnect(second.connectionString), false, 'stopped with its owner');
     } finally {
       if (first.exitCode === null) first.kill('SIGKILL');
       await rm(dataDir, { recursive: true, force: true });
