@@ -79,7 +79,8 @@ export async function startBenchServer(options: BenchServerOptions, cleanup: Cle
     port: options.port,
     logger: options.logger,
   });
-  cleanup.add('the embedded PostgreSQL', () => embedded.stop());
+  // The bench undoes what it started, even if a process it ran left a connection behind.
+  cleanup.add('the embedded PostgreSQL', () => embedded.stop({ evenIfInUse: true }));
 
   const storeUrl = await freshDatabase(embedded.connectionString, STORE_DATABASE, cleanup);
   const destinationUrl =
@@ -89,8 +90,8 @@ export async function startBenchServer(options: BenchServerOptions, cleanup: Cle
   const store = await openStore(loadConfig({ DATABASE_URL: storeUrl }), options.logger);
   cleanup.add('the store pool', () => store.close());
   const destination = new pg.Pool({ connectionString: destinationUrl, max: 4 });
-  // Ctrl-C reaches the embedded server too, which then ends every connection: an idle one
-  // must not take the bench down before it has cleaned up.
+  // A server that goes away (stopped by hand, say) ends every connection: an idle one must
+  // not take the bench down before it has cleaned up.
   destination.on('error', () => undefined);
   destination.on('connect', keepErrorsOffTheProcess);
   cleanup.add('the destination pool', () => destination.end());

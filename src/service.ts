@@ -31,8 +31,7 @@ export interface RunningService {
  * stops in reverse order of start, so no job is left half-taken by a closing pool.
  */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions) {
-  // A service runs for long: it may own an embedded server a killed one left behind.
-  const store = await openStore(config, logger, { takeOverOrphan: true });
+  const store = await openStore(config, logger);
   const cipher = await loadPasswordCipher(config, logger);
   let boss: PgBoss | undefined;
   let app: FastifyInstance | undefined;

@@ -136,7 +136,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    maxParamLength: MAX_PATH_SEGMENT_CHARS,
+    routerOptions: { maxParamLength: MAX_PATH_SEGMENT_CHARS },
     frameworkErrors: routerError,
   });
   app.setValidatorCompiler(schemaValidators());

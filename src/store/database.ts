@@ -16,23 +16,11 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export interface OpenStoreOptions {
-  /**
-   * For long-running processes (serve, worker): take over an embedded PostgreSQL that a killed
-   * process left running, and stop it on close. One-shot commands only join it.
-   */
-  takeOverOrphan?: boolean;
-}
-
 /**
  * Opens the platform store: `DATABASE_URL` when set, otherwise the embedded PostgreSQL in the
  * data dir. Migrations run before the store is handed out.
  */
-export async function openStore(
-  config: Config,
-  logger: Logger,
-  options: OpenStoreOptions = {},
-): Promise<Store> {
+export async function openStore(config: Config, logger: Logger): Promise<Store> {
   let embedded: EmbeddedServer | undefined;
   let connectionString = config.databaseUrl;
 
@@ -41,7 +29,6 @@ export async function openStore(
       dataDir: config.dataDir,
       port: config.embeddedPostgresPort,
       logger,
-      takeOverOrphan: options.takeOverOrphan,
     });
     connectionString = embedded.connectionString;
   }

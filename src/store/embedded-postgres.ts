@@ -24,9 +24,10 @@ const READY_TIMEOUT_MS = 60_000;
 
 export interface EmbeddedServer {
   connectionString: string;
-  /** True when this process started the server (and so stops it). */
+  /** True when this process started the server. */
   owned: boolean;
-  stop(): Promise<void>;
+  /** This process is done with the server: stopped unless others still use it. */
+  stop(options?: StopOptions): Promise<void>;
 }
 
 interface Paths {
@@ -95,11 +96,7 @@ async function reachablePaths(paths: Paths, runAs: RunAs, logger: Logger): Promi
     // again at the same path (a fresh clone) must not find the old cluster, whose password
     // went with the old data dir.
     const dataDirId = await readOrCreateFile(path.join(path.dirname(clusterDir), 'cluster-id'));
-    const digest = createHash('sha256')
-      .update(`${clusterDir}\n${dataDirId}`)
-      .digest('hex')
-      .slice(0, 16);
-    clusterDir = path.join(ROOT_FALLBACK_DIR, 'clusters', digest);
+    clusterDir = relocatedClusterPath(clusterDir, dataDirId);
     await makeReachableDir(path.dirname(clusterDir));
     await mkdir(clusterDir, { recursive: true, mode: 0o700 });
     await chown(clusterDir, runAs.uid, runAs.gid);
@@ -109,6 +106,25 @@ async function reachablePaths(paths: Paths, runAs: RunAs, logger: Logger): Promi
     );
   }
   return { binDir, clusterDir };
+}
+
+function relocatedClusterPath(clusterDir: string, dataDirId: string): string {
+  const digest = createHash('sha256')
+    .update(`${clusterDir}\n${dataDirId}`)
+    .digest('hex')
+    .slice(0, 16);
+  return path.join(ROOT_FALLBACK_DIR, 'clusters', digest);
+}
+
+/**
+ * Where the cluster of `dataDir` is kept if it had to be moved out of a data dir the service
+ * user cannot reach (whether or not it was), or undefined for a data dir never used.
+ */
+export async function relocatedClusterDir(dataDir: string): Promise<string | undefined> {
+  const id = await readFile(path.join(dataDir, 'cluster-id'), 'utf8').catch(() => undefined);
+  return id === undefined
+    ? undefined
+    : relocatedClusterPath(path.join(dataDir, 'postgres'), id.trim());
 }
 
 /** Creates the folder and its parents below `/var/lib` so that any user may pass through. */
@@ -188,12 +204,12 @@ async function waitUntilReady(connectionString: string, child: ChildProcess, out
 }
 
 /**
- * Who started the server running on a data dir: our process (`pid`) and PostgreSQL's
- * (`postmasterPid`), kept in the data dir. A process of ours killed without its cleanup
- * (SIGKILL, a crash) leaves the server running. The next long-running process (serve, worker)
- * on the data dir finds the owner gone, takes the server over, and stops it when it stops
- * itself, as the owner would have. One-shot commands only join: they must not stop a server
- * that a worker which joined it still uses.
+ * Several processes of ours may use one embedded server: the first that finds none starts it,
+ * the others join it. The server is stopped by whichever stops last: a process that stops
+ * leaves the server running while another client is connected to it, or while the process
+ * that started it still runs (that one will stop it). Otherwise it stops the server, also one
+ * whose starter was killed without stopping it. The starter is recorded in the data dir
+ * (`pid`, and the server's `postmasterPid`).
  */
 interface Ownership {
   pid: number;
@@ -201,8 +217,6 @@ interface Ownership {
 }
 
 const OWNER_FILE = 'embedded-postgres.owner';
-/** Held (created exclusively) while a process takes a server over, so that only one does. */
-const TAKEOVER_FILE = 'embedded-postgres.takeover';
 
 function isAlive(pid: number): boolean {
   try {
@@ -242,20 +256,25 @@ async function writeOwnership(dataDir: string, postmasterPid: number): Promise<v
   });
 }
 
-async function ownsServer(dataDir: string): Promise<boolean> {
-  return (await readOwnership(dataDir))?.pid === process.pid;
+interface ServerState {
+  /** The postmaster's process id, as the running server itself records it. */
+  postmasterPid: number;
+  /** Client connections other than the one asking. */
+  otherClients: number;
 }
 
-/** The postmaster's process id, as the running server itself records it. */
-async function postmasterPidOf(connectionString: string): Promise<number | undefined> {
+async function serverState(connectionString: string): Promise<ServerState | undefined> {
   const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2_000 });
   try {
     await client.connect();
-    const result = await client.query<{ pid: string }>(
-      `SELECT split_part(pg_read_file('postmaster.pid'), E'\n', 1) AS pid`,
+    const result = await client.query<{ pid: string; others: number }>(
+      `SELECT split_part(pg_read_file('postmaster.pid'), E'\n', 1) AS pid,
+              (SELECT count(*)::int FROM pg_stat_activity
+                WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) AS others`,
     );
-    const pid = Number(result.rows[0]?.pid);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const postmasterPid = Number(result.rows[0]?.pid);
+    if (!Number.isInteger(postmasterPid) || postmasterPid <= 0) return undefined;
+    return { postmasterPid, otherClients: result.rows[0]!.others };
   } catch {
     return undefined;
   } finally {
@@ -263,49 +282,8 @@ async function postmasterPidOf(connectionString: string): Promise<number | undef
   }
 }
 
-/** Creates the takeover file; a leftover of a process that died while holding it is removed. */
-async function holdTakeover(dataDir: string): Promise<boolean> {
-  const file = path.join(dataDir, TAKEOVER_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(file, String(process.pid), { flag: 'wx', mode: 0o600 });
-      return true;
-    } catch (error: unknown) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(await readFile(file, 'utf8').catch(() => ''));
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return false;
-      await rm(file, { force: true });
-    }
-  }
-  return false;
-}
-
-/**
- * Makes this process the owner of the server running on `dataDir` when its owner is gone, and
- * returns the postmaster's process id; undefined when the owner lives, or another process took
- * the server over first.
- */
-async function takeOver(dataDir: string, connectionString: string): Promise<number | undefined> {
-  const owner = await readOwnership(dataDir);
-  if (!owner || isAlive(owner.pid)) return undefined;
-  if (!(await holdTakeover(dataDir))) return undefined;
-
-  try {
-    // Read again under the takeover file: another process may have taken over meanwhile.
-    const current = await readOwnership(dataDir);
-    if (!current || isAlive(current.pid)) return undefined;
-    const postmasterPid = await postmasterPidOf(connectionString);
-    if (postmasterPid === undefined) return undefined;
-    await writeOwnership(dataDir, postmasterPid);
-    return postmasterPid;
-  } finally {
-    await rm(path.join(dataDir, TAKEOVER_FILE), { force: true });
-  }
-}
-
-/** Fast shutdown of a server we own by its process id, waiting until it has gone. */
-async function stopTakenOver(dataDir: string, postmasterPid: number): Promise<void> {
-  if (!(await ownsServer(dataDir))) return;
+/** Fast shutdown of a server by its process id, waiting until it has gone. */
+async function stopPostmaster(postmasterPid: number): Promise<void> {
   try {
     process.kill(postmasterPid, 'SIGINT');
   } catch {
@@ -315,21 +293,65 @@ async function stopTakenOver(dataDir: string, postmasterPid: number): Promise<vo
   while (isAlive(postmasterPid) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  await rm(path.join(dataDir, OWNER_FILE), { force: true });
+}
+
+export interface StopOptions {
+  /** Stop the server even while others use it (a test that takes a server away). */
+  evenIfInUse?: boolean;
+}
+
+/**
+ * This process is done with the server: stops it unless someone else still needs it (see
+ * {@link Ownership}). `child` is the server, when this process started it.
+ */
+async function leaveServer(
+  dataDir: string,
+  connectionString: string,
+  logger: Logger,
+  child: ChildProcess | undefined,
+  options: StopOptions,
+): Promise<void> {
+  const forgetOwner = () => rm(path.join(dataDir, OWNER_FILE), { force: true });
+  if (child && options.evenIfInUse) {
+    await stopChild(child);
+    await forgetOwner();
+    return;
+  }
+
+  const state = await serverState(connectionString);
+  if (!state) {
+    if (child) await stopChild(child);
+    return;
+  }
+  const owner = await readOwnership(dataDir);
+  const startedByUs = owner?.pid === process.pid;
+  const starterRuns = !startedByUs && owner !== undefined && isAlive(owner.pid);
+  if (!options.evenIfInUse && (state.otherClients > 0 || starterRuns)) {
+    logger.info(
+      { otherClients: state.otherClients },
+      'left the embedded PostgreSQL running for the processes still using it',
+    );
+    // Our process may exit; the server, in a process group of its own, lives on.
+    child?.stderr?.destroy();
+    child?.unref();
+    return;
+  }
+
+  if (child) await stopChild(child);
+  else await stopPostmaster(state.postmasterPid);
+  await forgetOwner();
 }
 
 export interface EmbeddedOptions {
   dataDir: string;
   port: number;
   logger: Logger;
-  /** Take over a server whose starting process ended without stopping it (see Ownership). */
-  takeOverOrphan?: boolean;
 }
 
 /**
  * Starts (or joins, when another process of ours already runs it on the same data dir and port)
- * the embedded PostgreSQL, and returns a connection string to its `postgres` database. A server
- * whose starting process ended without stopping it is taken over: owned, and stopped by us.
+ * the embedded PostgreSQL, and returns a connection string to its `postgres` database. Its
+ * `stop` stops the server only when no one else uses it (see {@link Ownership}).
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const { dataDir, port, logger } = options;
@@ -338,22 +360,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const password = await readOrCreateFile(path.join(dataDir, 'embedded-postgres-password'));
   const connectionString = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   if (await canConnect(connectionString)) {
-    const postmasterPid = options.takeOverOrphan
-      ? await takeOver(dataDir, connectionString)
-      : undefined;
-    if (postmasterPid !== undefined) {
-      logger.warn(
-        { port, postmasterPid },
-        'took over the embedded PostgreSQL a process that ended without stopping it left running',
-      );
-      return {
-        connectionString,
-        owned: true,
-        stop: () => stopTakenOver(dataDir, postmasterPid),
-      };
-    }
     logger.info({ port }, 'joined the embedded PostgreSQL another process started');
-    return { connectionString, owned: false, stop: () => Promise.resolve() };
+    return {
+      connectionString,
+      owned: false,
+      stop: (stopOptions = {}) =>
+        leaveServer(dataDir, connectionString, logger, undefined, stopOptions),
+    };
   }
 
   const runAs = process.getuid?.() === 0 ? ensureServiceUser() : undefined;
@@ -367,8 +380,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
   let output = '';
   const args = ['-D', paths.clusterDir, '-p', String(port), '-h', '127.0.0.1', '-k', ''];
+  // A process group of its own: a Ctrl-C in the terminal reaches our process, which stops in
+  // order (executions handed back, then the server), not the server under it.
   const child = spawn(path.join(paths.binDir, 'postgres'), args, {
     ...runAs,
+    detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -389,10 +405,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return {
     connectionString,
     owned: true,
-    stop: async () => {
-      await stopChild(child);
-      if (await ownsServer(dataDir)) await rm(path.join(dataDir, OWNER_FILE), { force: true });
-    },
+    stop: (stopOptions = {}) => leaveServer(dataDir, connectionString, logger, child, stopOptions),
   };
 }
 

@@ -32,7 +32,7 @@ const startDestination = () =>
   startEmbeddedPostgres({ dataDir, port: DESTINATION_PORT, logger: silentLogger() });
 let server: EmbeddedServer = await startDestination();
 after(async () => {
-  await server.stop();
+  await server.stop({ evenIfInUse: true });
   await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -80,7 +80,7 @@ describe('destination outages', () => {
     while ((await execution(accepted.body.executionId)).progress.chunksDone < 3) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await server.stop();
+    await server.stop({ evenIfInUse: true });
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     server = await startDestination();
 

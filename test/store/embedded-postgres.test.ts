@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm, chmod } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -9,11 +10,14 @@ import { describe, test } from 'node:test';
 import pg from 'pg';
 
 import { silentLogger } from '../../src/logger.ts';
-import { canConnect, startEmbeddedPostgres } from '../../src/store/embedded-postgres.ts';
+import {
+  canConnect,
+  relocatedClusterDir,
+  startEmbeddedPostgres,
+} from '../../src/store/embedded-postgres.ts';
 import { freePort } from '../support/ports.ts';
 
 const isRoot = process.getuid?.() === 0;
-const CLUSTERS = '/var/lib/affiliate-mirror/clusters';
 
 describe('embedded PostgreSQL', () => {
   test(
@@ -23,9 +27,6 @@ describe('embedded PostgreSQL', () => {
       const privateHome = await mkdtemp(path.join(os.tmpdir(), 'am-private-home-'));
       await chmod(privateHome, 0o700);
       const dataDir = path.join(privateHome, 'checkout', '.data');
-      const clustersBefore: string[] = await readdir('/var/lib/affiliate-mirror/clusters').catch(
-        () => [],
-      );
 
       const server = await startEmbeddedPostgres({
         dataDir,
@@ -41,13 +42,10 @@ describe('embedded PostgreSQL', () => {
         assert.equal(server.owned, true);
       } finally {
         await server.stop();
-        const clustersAfter = await readdir('/var/lib/affiliate-mirror/clusters').catch(() => []);
-        for (const cluster of clustersAfter.filter((name) => !clustersBefore.includes(name))) {
-          await rm(path.join('/var/lib/affiliate-mirror/clusters', cluster), {
-            recursive: true,
-            force: true,
-          });
-        }
+        // Only this test's cluster: other test files start servers of their own meanwhile.
+        const cluster = await relocatedClusterDir(dataDir);
+        assert.ok(cluster && existsSync(path.join(cluster, 'PG_VERSION')), 'kept in /var/lib');
+        await rm(cluster, { recursive: true, force: true });
         await rm(privateHome, { recursive: true, force: true });
       }
     },
@@ -60,7 +58,7 @@ describe('embedded PostgreSQL', () => {
       const privateHome = await mkdtemp(path.join(os.tmpdir(), 'am-reclone-'));
       await chmod(privateHome, 0o700);
       const dataDir = path.join(privateHome, 'checkout', '.data');
-      const clustersBefore: string[] = await readdir(CLUSTERS).catch(() => []);
+      const clusters: string[] = [];
 
       try {
         for (let round = 0; round < 2; round += 1) {
@@ -73,19 +71,18 @@ describe('embedded PostgreSQL', () => {
           await client.connect();
           await client.end();
           await server.stop();
+          clusters.push((await relocatedClusterDir(dataDir))!);
           await rm(dataDir, { recursive: true, force: true });
         }
+        assert.notEqual(clusters[0], clusters[1], 'a fresh cluster for the new data dir');
       } finally {
-        const clustersAfter: string[] = await readdir(CLUSTERS).catch(() => []);
-        for (const cluster of clustersAfter.filter((name) => !clustersBefore.includes(name))) {
-          await rm(path.join(CLUSTERS, cluster), { recursive: true, force: true });
-        }
+        for (const cluster of clusters) await rm(cluster, { recursive: true, force: true });
         await rm(privateHome, { recursive: true, force: true });
       }
     },
   );
 
-  test('a server left running by a killed process is taken over by a service, and stopped with it', async () => {
+  test('a Ctrl-C reaches the process, not the server; the last process out stops it', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'am-orphan-'));
     await chmod(dataDir, 0o755);
     const port = await freePort();
@@ -97,42 +94,58 @@ describe('embedded PostgreSQL', () => {
       await startEmbeddedPostgres({ dataDir: process.argv[1], port: Number(process.argv[2]), logger: silentLogger() });
       process.stdout.write('ready\\n');
       setInterval(() => undefined, 1000);`;
+    // In a process group of its own, as a terminal runs a command.
     const first = spawn(
       process.execPath,
       ['--import', 'tsx', '--input-type=module', '-e', script, dataDir, String(port)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
     );
     try {
       await once(first.stdout, 'data');
-      first.kill('SIGKILL');
+      // What Ctrl-C does: SIGINT to every process of the foreground group. The process has no
+      // handler for it and dies, like one killed without its cleanup.
+      process.kill(-first.pid!, 'SIGINT');
       await once(first, 'exit');
 
-      // A one-shot command only joins: a worker that joined the orphan may still use it.
-      const oneShot = await startEmbeddedPostgres({ dataDir, port, logger: silentLogger() });
-      assert.equal(oneShot.owned, false);
-      await oneShot.stop();
-      assert.ok(await canConnect(oneShot.connectionString), 'a one-shot stop leaves it running');
+      const joined = await startEmbeddedPostgres({ dataDir, port, logger: silentLogger() });
+      assert.equal(joined.owned, false, 'the server outlived the Ctrl-C');
 
-      const second = await startEmbeddedPostgres({
-        dataDir,
-        port,
-        logger: silentLogger(),
-        takeOverOrphan: true,
-      });
-      assert.equal(second.owned, true);
-      const third = await startEmbeddedPostgres({
-        dataDir,
-        port,
-        logger: silentLogger(),
-        takeOverOrphan: true,
-      });
-      assert.equal(third.owned, false, 'the new owner lives: a later process joins');
-      assert.ok(await canConnect(second.connectionString), 'the orphan serves the new owner');
-      await second.stop();
+      // Someone else still uses it: leaving does not stop it.
+      const user = new pg.Client({ connectionString: joined.connectionString });
+      await user.connect();
+      await joined.stop();
+      assert.ok(await canConnect(joined.connectionString), 'left running for its other user');
+      await user.end();
 
-      assert.equal(await canConnect(second.connectionString), false, 'stopped with its owner');
+      // The last one out, its starter gone: stops it.
+      const last = await startEmbeddedPostgres({ dataDir, port, logger: silentLogger() });
+      await last.stop();
+      assert.equal(await canConnect(last.connectionString), false, 'stopped by the last one out');
     } finally {
       if (first.exitCode === null) first.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('the starter leaves the server running for a process that joined it', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'am-starter-'));
+    await chmod(dataDir, 0o755);
+    const port = await freePort();
+    const starter = await startEmbeddedPostgres({ dataDir, port, logger: silentLogger() });
+    try {
+      assert.equal(starter.owned, true);
+      const joined = await startEmbeddedPostgres({ dataDir, port, logger: silentLogger() });
+      const worker = new pg.Client({ connectionString: joined.connectionString });
+      await worker.connect();
+
+      await starter.stop();
+      assert.equal((await worker.query('SELECT 1 AS one')).rows[0].one, 1, 'still served');
+
+      await worker.end();
+      await joined.stop();
+      assert.equal(await canConnect(joined.connectionString), false, 'stopped by the last one');
+    } finally {
+      await starter.stop({ evenIfInUse: true });
       await rm(dataDir, { recursive: true, force: true });
     }
   });
