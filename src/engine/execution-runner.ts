@@ -120,8 +120,8 @@ async function runChunks(
   }
 }
 
-/** Keeps the execution's heartbeat fresh while it runs, so no reaper takes it over. */
-function startHeartbeat(deps: RunnerDeps, executionId: string) {
+/** Keeps the execution's heartbeat fresh while it is ours, so no reaper takes it over. */
+export function startHeartbeat(deps: RunnerDeps, executionId: string) {
   const timer = setInterval(() => {
     beat(deps.pool, executionId, workerId).catch((error: unknown) => {
       deps.logger.warn({ executionId, reason: asError(error).message }, 'heartbeat failed');

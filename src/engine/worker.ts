@@ -2,9 +2,14 @@ import type PgBoss from 'pg-boss';
 
 import { asError } from '../errors.ts';
 import { getConnector } from '../store/connectors-store.ts';
-import { getExecution } from '../store/executions-store.ts';
+import {
+  claimQueued,
+  getExecution,
+  releaseClaim,
+  type ExecutionRecord,
+} from '../store/executions-store.ts';
 import { tryLockConnector } from './connector-lock.ts';
-import { runExecution, type RunnerDeps } from './execution-runner.ts';
+import { runExecution, startHeartbeat, type RunnerDeps } from './execution-runner.ts';
 import { enqueueReload, RELOAD_QUEUE, type ReloadJob } from './reload-queue.ts';
 import { workerId } from './worker-identity.ts';
 
@@ -40,8 +45,7 @@ async function waitForConnectorLock(deps: RunnerDeps, connectorId: number) {
  * ended, or is running under a worker, this one included: drop it. An execution whose worker
  * died has no worker once the reaper took it over, so its new job runs it.
  */
-async function isDuplicate(deps: RunnerDeps, executionId: string) {
-  const execution = await getExecution(deps.pool, executionId);
+function isDuplicate(execution: ExecutionRecord | undefined) {
   if (!execution || !['queued', 'running'].includes(execution.status)) return true;
   return execution.status === 'running' && execution.workerId !== null;
 }
@@ -61,19 +65,29 @@ async function requeue(boss: PgBoss, deps: RunnerDeps, job: ReloadJob) {
  */
 async function handleJob(boss: PgBoss, deps: RunnerDeps, job: PgBoss.Job<ReloadJob>) {
   const { executionId, connectorId } = job.data;
-  if (await isDuplicate(deps, executionId)) return;
-
-  const lock = await waitForConnectorLock(deps, connectorId);
-  if (!lock) {
-    deps.logger.info({ executionId, connectorId }, 'connector busy; the reload waits its turn');
-    await requeue(boss, deps, job.data);
+  const execution = await getExecution(deps.pool, executionId);
+  if (isDuplicate(execution)) return;
+  // Ours from here on, with a heartbeat, even before it starts (see claimQueued).
+  if (execution!.status === 'queued' && !(await claimQueued(deps.pool, executionId, workerId))) {
     return;
   }
+  const stopHeartbeat = startHeartbeat(deps, executionId);
 
   try {
-    await runExecution(deps, executionId);
+    const lock = await waitForConnectorLock(deps, connectorId);
+    if (!lock) {
+      deps.logger.info({ executionId, connectorId }, 'connector busy; the reload waits its turn');
+      await releaseClaim(deps.pool, executionId, workerId);
+      await requeue(boss, deps, job.data);
+      return;
+    }
+    try {
+      await runExecution(deps, executionId);
+    } finally {
+      await lock.release();
+    }
   } finally {
-    await lock.release();
+    stopHeartbeat();
   }
 }
 

@@ -172,11 +172,36 @@ export async function startExecution(
   return result.rowCount === 1;
 }
 
-/** Proof of life, every few seconds while an execution runs; false once it is not ours. */
+/**
+ * A worker took the queued execution's job: from now on the execution is this worker's, and
+ * it beats for it while it waits for the connector and prepares the mirror tables, before the
+ * execution starts. So a worker that dies in that time leaves a queued execution whose
+ * heartbeat stops, which the reaper queues again, instead of one whose job (taken, never
+ * finished) would only expire a day later. False when another worker has it.
+ */
+export async function claimQueued(pool: pg.Pool, id: string, workerId: string) {
+  const result = await pool.query(
+    `UPDATE executions SET worker_id = $2, heartbeat_at = now(), updated_at = now()
+      WHERE id = $1 AND status = 'queued' AND (worker_id IS NULL OR worker_id = $2)`,
+    [id, workerId],
+  );
+  return result.rowCount === 1;
+}
+
+/** Gives a claimed, still queued execution up again, as if never taken: its job is queued anew. */
+export async function releaseClaim(pool: pg.Pool, id: string, workerId: string) {
+  await pool.query(
+    `UPDATE executions SET worker_id = NULL, heartbeat_at = NULL, updated_at = now()
+      WHERE id = $1 AND worker_id = $2 AND status = 'queued'`,
+    [id, workerId],
+  );
+}
+
+/** Proof of life, every few seconds while an execution is ours; false once it is not. */
 export async function beat(pool: pg.Pool, id: string, workerId: string, currentChunk?: string) {
   const result = await pool.query(
     `UPDATE executions SET heartbeat_at = now(), current_chunk = coalesce($3, current_chunk)
-      WHERE id = $1 AND worker_id = $2 AND status = 'running'`,
+      WHERE id = $1 AND worker_id = $2 AND status IN ('queued', 'running')`,
     [id, workerId, currentChunk ?? null],
   );
   return result.rowCount === 1;
@@ -223,24 +248,27 @@ export async function requestCancel(
 export async function handBack(pool: pg.Pool, id: string, workerId: string) {
   await pool.query(
     `UPDATE executions SET worker_id = NULL, heartbeat_at = 'epoch', current_chunk = NULL
-      WHERE id = $1 AND worker_id = $2 AND status = 'running'`,
+      WHERE id = $1 AND worker_id = $2 AND status IN ('queued', 'running')`,
     [id, workerId],
   );
 }
 
 /**
- * Running executions whose worker stopped beating: it died or lost the store. Each one found is
- * marked as taken over (fresh heartbeat, no worker) in the same statement, so that two
+ * Executions whose worker stopped beating, running or claimed while queued: it died or lost
+ * the store. Each one found is marked as taken over (no worker; a running one gets a fresh
+ * heartbeat, a queued one none, like one never taken) in the same statement, so that two
  * reapers never both restart it.
  */
 export async function takeOverStale(pool: pg.Pool, staleAfterSeconds: number) {
   const result = await pool.query<{ id: string; connectorId: number; workerId: string | null }>(
     `WITH stale AS (
        SELECT id, worker_id FROM executions
-        WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1)
+        WHERE status IN ('queued', 'running')
+          AND heartbeat_at < now() - make_interval(secs => $1)
         FOR UPDATE SKIP LOCKED
      )
-     UPDATE executions e SET heartbeat_at = now(), worker_id = NULL
+     UPDATE executions e
+        SET heartbeat_at = CASE WHEN e.status = 'running' THEN now() END, worker_id = NULL
        FROM stale WHERE e.id = stale.id
      RETURNING e.id, e.connector_id AS "connectorId", stale.worker_id AS "workerId"`,
     [staleAfterSeconds],
