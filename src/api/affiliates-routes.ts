@@ -41,6 +41,7 @@ const affiliateSchema = {
 
 const patchAffiliateBody = {
   type: 'object',
+  additionalProperties: false,
   properties: { timeZone: timeZoneProperty },
 } as const;
 

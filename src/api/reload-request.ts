@@ -16,6 +16,7 @@ export interface ReloadRequest {
 /** The body's JSON schema, for the OpenAPI document; the checks themselves are below. */
 export const reloadBodySchema = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     dataType: {
       type: ['string', 'null'],
